@@ -1,0 +1,1 @@
+"""Customers: who buys. Public surface: :mod:`.facade` and :mod:`.events`."""

@@ -1,0 +1,33 @@
+"""The monolith's schema registry and engine factory.
+
+One database, one :data:`metadata`; each module declares its own tables on it with a module
+prefix (``catalog_products``), the way a modular monolith keeps a schema per module on
+databases that have no schemas (SQLite).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from strangler_messaging import define_outbox_table
+from strangler_messaging.db import READ_ONLY, make_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+outbox = define_outbox_table(metadata)
+
+__all__ = ["READ_ONLY", "Base", "make_engine", "metadata", "outbox"]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every module's mapped classes."""
+
+    metadata = metadata

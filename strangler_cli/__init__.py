@@ -1,0 +1,1 @@
+"""The ``strangler`` command line: one entry point for every component and operation."""

@@ -1,0 +1,65 @@
+"""The databases of the system, where their URLs come from, and their Alembic environments."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """One deployable's database."""
+
+    name: str
+    env_var: str
+
+    @property
+    def default_url(self) -> str:
+        """The embedded default: a SQLite file under ``./var/``."""
+        return f"sqlite:///var/{self.name}.db"
+
+    def url(self, environ: Mapping[str, str] | None = None) -> str:
+        """The URL from the environment, or the embedded default."""
+        env = os.environ if environ is None else environ
+        return env.get(self.env_var) or self.default_url
+
+    @property
+    def script_location(self) -> Path:
+        """Its Alembic environment."""
+        return MIGRATIONS / self.name
+
+
+DATABASES = {
+    db.name: db
+    for db in (
+        Database("monolith", "MONOLITH_DATABASE_URL"),
+    )
+}
+
+
+def alembic_config(database: Database, url: str, connection: Connection | None = None) -> Config:
+    """An Alembic configuration for ``database`` at ``url`` (no ``alembic.ini`` needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(database.script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(database: Database, url: str, revision: str = "head") -> None:
+    """Migrate ``database`` at ``url`` up to ``revision``."""
+    command.upgrade(alembic_config(database, url), revision)
+
+
+def downgrade(database: Database, url: str, revision: str = "base") -> None:
+    """Migrate ``database`` at ``url`` down to ``revision``."""
+    command.downgrade(alembic_config(database, url), revision)

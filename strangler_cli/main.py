@@ -1,0 +1,27 @@
+"""``strangler``: run components and operate the migration from one command."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from strangler_cli import db, outbox, run, seed
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def cli(verbose: bool) -> None:
+    """Operate a strangler-fig migration of the Shop monolith.
+
+    Database URLs come from MONOLITH_DATABASE_URL (and one variable per service); the
+    default is a SQLite file under ./var/.
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+cli.add_command(run.run)
+cli.add_command(db.db)
+cli.add_command(seed.seed)
+cli.add_command(outbox.outbox)

@@ -1,0 +1,48 @@
+"""``strangler outbox``: how far each database's relay is behind."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from sqlalchemy import MetaData
+
+from strangler_cli.databases import DATABASES
+from strangler_messaging import define_outbox_table, outbox_status
+
+
+@click.group()
+def outbox() -> None:
+    """Inspect transactional outboxes."""
+
+
+@outbox.command("status")
+@click.option("--db", "names", multiple=True, type=click.Choice(sorted(DATABASES)),
+              help="Database to inspect (repeatable; default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def outbox_status_command(names: tuple[str, ...], as_json: bool) -> None:
+    """Backlog, oldest unpublished event and published count per outbox."""
+    from strangler_messaging.db import make_engine
+
+    table = define_outbox_table(MetaData())
+    rows = []
+    for name in names or tuple(DATABASES):
+        engine = make_engine(DATABASES[name].url())
+        with engine.connect() as conn:
+            status = outbox_status(conn, table)
+        engine.dispose()
+        rows.append({
+            "database": name,
+            "pending": status.pending,
+            "published": status.published,
+            "oldest_pending_age_seconds": round(status.oldest_pending_age_seconds(), 3),
+            "last_published_at": (status.last_published_at.isoformat()
+                                  if status.last_published_at else None),
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'database':<14}{'pending':>9}{'published':>11}{'oldest age (s)':>16}")
+    for row in rows:
+        click.echo(f"{row['database']:<14}{row['pending']:>9}{row['published']:>11}"
+                   f"{row['oldest_pending_age_seconds']:>16}")
