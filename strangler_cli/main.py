@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from strangler_cli import db, outbox, run, seed
+from strangler_cli import db, demo, outbox, run, seed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,9 +19,11 @@ def cli(verbose: bool) -> None:
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 cli.add_command(run.run)
 cli.add_command(db.db)
 cli.add_command(seed.seed)
 cli.add_command(outbox.outbox)
+cli.add_command(demo.demo)

@@ -15,7 +15,12 @@ Public surface:
 
 from strangler_messaging.envelope import CloudEvent, EnvelopeError, IntegrationEvent
 from strangler_messaging.ids import uuid7
-from strangler_messaging.outbox import OutboxStatus, OutboxWriter, define_outbox_table, outbox_status
+from strangler_messaging.outbox import (
+    OutboxStatus,
+    OutboxWriter,
+    define_outbox_table,
+    outbox_status,
+)
 from strangler_messaging.sqltypes import UtcDateTime
 from strangler_messaging.tracing import TraceContext, current_trace, use_trace
 

@@ -8,7 +8,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 
 READ_ONLY = "strangler_read_only"
-"""Execution option marking a read-only session (``engine.execution_options(**{READ_ONLY: True})``)."""
+"""Execution option that marks a read-only session.
+
+Set it with ``engine.execution_options(**{READ_ONLY: True})``.
+
+On SQLite such a session begins with a plain ``BEGIN`` instead of ``BEGIN IMMEDIATE``.
+"""
 
 
 def normalize_url(url: str) -> str:

@@ -51,7 +51,8 @@ def create_blueprint(catalog: CatalogFacade) -> Blueprint:
     @bp.patch("/<product_id>")
     def patch_product(product_id: str) -> Response:
         body = parse_body(ProductPatch)
-        return json_response(catalog.update_product(product_id, body.model_dump(exclude_unset=True)))
+        changes = body.model_dump(exclude_unset=True)
+        return json_response(catalog.update_product(product_id, changes))
 
     @bp.delete("/<product_id>")
     def delete_product(product_id: str) -> Response:

@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from strangler_messaging.db import make_engine
 from legacy_monolith.schema import metadata
+from strangler_messaging.db import make_engine
 
 
 def _run(connection: Connection) -> None:

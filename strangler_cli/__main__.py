@@ -1,0 +1,5 @@
+"""``python -m strangler_cli``: the same as the ``strangler`` command."""
+
+from strangler_cli.main import cli
+
+cli()
