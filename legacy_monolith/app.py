@@ -27,7 +27,7 @@ from legacy_monolith.orders.facade import OrdersFacade
 from legacy_monolith.platform.database import make_engine, outbox
 from legacy_monolith.platform.event_bus import EventBus
 from legacy_monolith.platform.observability import (
-    OutboxCollector,
+    ShopCollector,
     health_blueprint,
     install_request_context,
 )
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, shop: Shop | None = None) ->
     app.extensions["shop"] = shop
 
     registry = CollectorRegistry()
-    registry.register(OutboxCollector(lambda: _read_outbox(shop)))
+    registry.register(ShopCollector(lambda: _read_outbox(shop), shop.bus))
     install_request_context(app, registry)
     register_error_handlers(app)
     app.register_blueprint(health_blueprint(shop.engine, registry))

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
+from legacy_monolith.platform.event_bus import EventBus
 from legacy_monolith.platform.web import error_response, json_response
 from strangler_messaging import OutboxStatus, TraceContext
 from strangler_messaging.tracing import reset_trace, set_trace
@@ -61,13 +62,17 @@ def install_request_context(app: Flask, registry: CollectorRegistry) -> None:
             reset_trace(token)
 
 
-class OutboxCollector(Collector):
-    """Reads the outbox backlog at scrape time."""
+class ShopCollector(Collector):
+    """Reads the outbox backlog and the event bus's failures at scrape time."""
 
-    def __init__(self, read_status: Callable[[], OutboxStatus]) -> None:
+    def __init__(self, read_status: Callable[[], OutboxStatus], bus: EventBus) -> None:
         self._read_status = read_status
+        self._bus = bus
 
     def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("shop_event_handler_failures",
+                                  "In-process event handlers that raised (rolled back).",
+                                  self._bus.failures)
         status = self._read_status()
         yield GaugeMetricFamily("shop_outbox_pending_events",
                                 "Outbox rows not yet confirmed by the broker.", status.pending)

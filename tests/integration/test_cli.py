@@ -1,0 +1,55 @@
+"""The ``strangler`` commands of the foundation, run through click on a real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from strangler_cli.main import cli
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"MONOLITH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+
+def invoke(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_every_subcommand_has_help() -> None:
+    for args in (["--help"], ["run", "--help"], ["run", "monolith", "--help"],
+                 ["db", "upgrade", "--help"], ["seed", "--help"],
+                 ["outbox", "status", "--help"], ["demo", "--help"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_upgrade_seed_and_outbox_status(env: dict[str, str]) -> None:
+    assert "monolith: at head" in invoke(env, "db", "upgrade", "all")
+    assert "added 5 products and 3 customers" in invoke(
+        env, "seed", "--products", "5", "--customers", "3")
+    [status] = json.loads(invoke(env, "outbox", "status", "--json"))
+    # 5 products created, 5 stock counts, 3 registrations, 3 welcome notifications
+    assert status["database"] == "monolith"
+    assert status["pending"] == 16 and status["published"] == 0
+    assert status["oldest_pending_age_seconds"] >= 0
+
+
+def test_seed_is_idempotent(env: dict[str, str]) -> None:
+    invoke(env, "db", "upgrade", "monolith")
+    invoke(env, "seed", "--products", "4", "--customers", "2")
+    assert "added 0 products and 0 customers" in invoke(
+        env, "seed", "--products", "4", "--customers", "2")
+    [status] = json.loads(invoke(env, "outbox", "status", "--json"))
+    assert status["pending"] == 4 + 4 + 2 + 2
+
+
+def test_unknown_database_is_refused(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["db", "upgrade", "nope"], env=env)
+    assert result.exit_code == 2 and "unknown database 'nope'" in result.output
