@@ -88,7 +88,7 @@ class CloudEvent:
 
     def to_json(self) -> bytes:
         """Serialise for the wire."""
-        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> CloudEvent:
@@ -113,6 +113,9 @@ class CloudEvent:
         for name in strings:
             if not isinstance(doc[name], str) or not doc[name]:
                 raise EnvelopeError(f"{name} must be a non-empty string")
+        for name in ("traceparent", "tracestate", "datacontenttype"):
+            if name in doc and not isinstance(doc[name], str):
+                raise EnvelopeError(f"{name} must be a string")
         return cls(
             id=doc["id"],
             source=doc["source"],
@@ -132,9 +135,15 @@ class CloudEvent:
     def from_json(cls, body: bytes | str) -> CloudEvent:
         """Parse a message body, raising :class:`EnvelopeError` for anything malformed."""
         try:
-            doc = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            doc = json.loads(body, parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError) as exc:
             raise EnvelopeError(f"body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise EnvelopeError("body is nested too deeply") from exc
         if not isinstance(doc, dict):
             raise EnvelopeError("body must be a JSON object")
         return cls.from_dict(doc)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -37,6 +37,7 @@ class StockItem(Base):
 
     def reserve(self, units: int) -> int:
         """Take ``units`` for an order; :class:`Conflict` if fewer are on hand."""
+        _check_units(units)
         if units > self.quantity:
             raise Conflict(
                 f"only {self.quantity} of {self.sku} in stock, {units} requested",
@@ -46,6 +47,7 @@ class StockItem(Base):
 
     def release(self, units: int) -> int:
         """Put back units of a cancelled order."""
+        _check_units(units)
         return self._change(units)
 
     def _change(self, delta: int) -> int:
@@ -58,3 +60,8 @@ class StockItem(Base):
         """The stock record as the API presents it."""
         return {"sku": self.sku, "quantity": self.quantity,
                 "updated_at": self.updated_at.isoformat(timespec="milliseconds")}
+
+
+def _check_units(units: int) -> None:
+    if units < 1:
+        raise RuleViolation("units must be at least 1", code="invalid_quantity")

@@ -8,6 +8,9 @@ from pydantic import Field
 
 from legacy_monolith.platform.web import StrictModel
 
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+"""The catalog's SKU rule; stock is kept only for SKUs a product could have."""
+
 
 class StockSet(StrictModel):
     """``PUT /api/inventory/{sku}``: the counted quantity."""

@@ -61,6 +61,8 @@ class Order(Base):
         Raises :class:`RuleViolation` for an unknown or inactive product, a product listed
         twice, or products priced in different currencies.
         """
+        if not requested:
+            raise RuleViolation("an order needs at least one line", code="empty_order")
         seen: set[str] = set()
         lines = []
         for position, (product_id, quantity) in enumerate(requested, start=1):

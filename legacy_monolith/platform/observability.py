@@ -73,7 +73,13 @@ class ShopCollector(Collector):
         yield CounterMetricFamily("shop_event_handler_failures",
                                   "In-process event handlers that raised (rolled back).",
                                   self._bus.failures)
-        status = self._read_status()
+        try:
+            status = self._read_status()
+        except Exception:
+            # /metrics must keep answering while the database is down: that is when it matters.
+            yield GaugeMetricFamily("shop_database_up", "Whether the database answered.", 0)
+            return
+        yield GaugeMetricFamily("shop_database_up", "Whether the database answered.", 1)
         yield GaugeMetricFamily("shop_outbox_pending_events",
                                 "Outbox rows not yet confirmed by the broker.", status.pending)
         yield GaugeMetricFamily("shop_outbox_oldest_pending_age_seconds",

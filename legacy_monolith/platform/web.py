@@ -37,6 +37,7 @@ _HTTP_MESSAGES = {
     405: "this endpoint does not accept the method",
 }
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
 
 
 class StrictModel(BaseModel):
@@ -78,6 +79,8 @@ def parse_body(model: type[ModelT]) -> ModelT:
         doc = json.loads(raw, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "malformed_json", "request body is nested too deeply") from exc
     if not isinstance(doc, dict):
         raise ApiError(400, "malformed_json", "request body must be a JSON object")
     try:
@@ -113,6 +116,8 @@ class PageRequest:
 def page_request(default_per_page: int = 20) -> PageRequest:
     """Read ``page`` and ``per_page`` from the query string (``per_page`` at most 100)."""
     page = _positive_int_arg("page", 1)
+    if page > MAX_PAGE:
+        raise ApiError(400, "invalid_query", f"page must be at most {MAX_PAGE}")
     per_page = _positive_int_arg("per_page", default_per_page)
     if per_page > MAX_PER_PAGE:
         raise ApiError(400, "invalid_query", f"per_page must be at most {MAX_PER_PAGE}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -75,7 +74,7 @@ def test_unknown_customer_is_404(client: FlaskClient) -> None:
     assert response.status_code == 404 and error_code(response) == "customer_not_found"
 
 
-@pytest.mark.parametrize(("body", "field"), [
+INVALID = [
     ({"email": "not-an-email", "name": "Ann"}, "email"),
     ({"email": "ann@example", "name": "Ann"}, "email"),
     ({"email": "ann lee@example.com", "name": "Ann"}, "email"),
@@ -83,10 +82,13 @@ def test_unknown_customer_is_404(client: FlaskClient) -> None:
     ({"email": "ann@example.com"}, "name"),
     ({"email": "ann@example.com", "name": ""}, "name"),
     ({"email": "ann@example.com", "name": "Ann", "admin": True}, "admin"),
-])
+]
+
+
 def test_invalid_registration_is_422_with_the_field_and_writes_nothing(
-        client: FlaskClient, shop: Shop, body: dict[str, Any], field: str) -> None:
-    response = client.post("/api/customers", json=body)
-    assert response.status_code == 422 and error_code(response) == "validation_error"
-    assert [d["field"] for d in response.json["error"]["details"]] == [field]
+        client: FlaskClient, shop: Shop) -> None:
+    for body, field in INVALID:
+        response = client.post("/api/customers", json=body)
+        assert response.status_code == 422 and error_code(response) == "validation_error", body
+        assert [d["field"] for d in response.json["error"]["details"]] == [field], body
     assert customer_count(shop) == 0 and outbox_events(shop) == []

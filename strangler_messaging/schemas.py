@@ -1,0 +1,66 @@
+"""Validation of event payloads against the JSON Schema of their type and version."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from strangler_messaging.envelope import CloudEvent
+
+SUFFIX = ".schema.json"
+
+
+class SchemaViolation(ValueError):
+    """An event whose data does not match its schema (a permanent failure)."""
+
+
+class SchemaRegistry:
+    """One compiled validator per event type, loaded from ``<type>.schema.json`` files."""
+
+    def __init__(self, schemas: Mapping[str, Mapping[str, Any]],
+                 shared: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        resources = [(uri, Resource.from_contents(doc))
+                     for uri, doc in {**(shared or {}), **_by_id(schemas)}.items()]
+        registry: Registry[Any] = Registry().with_resources(resources)
+        self._validators = {event_type: Draft202012Validator(schema, registry=registry)
+                            for event_type, schema in schemas.items()}
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> SchemaRegistry:
+        """Load every ``*.schema.json``: files named after an event type validate its data,
+        the others (shared definitions, the envelope) are available to ``$ref``."""
+        typed: dict[str, Mapping[str, Any]] = {}
+        shared: dict[str, Mapping[str, Any]] = {}
+        for path in sorted(directory.glob(f"*{SUFFIX}")):
+            doc = json.loads(path.read_text())
+            name = path.name.removesuffix(SUFFIX)
+            if name.rsplit(".", 1)[-1].startswith("v") and name.count(".") >= 3:
+                typed[name] = doc
+            else:
+                shared[doc["$id"] if "$id" in doc else path.resolve().as_uri()] = doc
+        return cls(typed, shared)
+
+    def knows(self, event_type: str) -> bool:
+        """Whether there is a schema for ``event_type``."""
+        return event_type in self._validators
+
+    def validate(self, event: CloudEvent) -> None:
+        """Raise :class:`SchemaViolation` unless ``event.data`` matches its type's schema."""
+        validator = self._validators.get(event.type)
+        if validator is None:
+            raise SchemaViolation(f"no schema for event type {event.type}")
+        try:
+            validator.validate(dict(event.data))
+        except ValidationError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path) or "(data)"
+            raise SchemaViolation(f"{event.type} {where}: {exc.message}") from exc
+
+
+def _by_id(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {doc["$id"]: doc for doc in schemas.values() if "$id" in doc}
