@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from strangler_cli import db, demo, outbox, run, seed
+from strangler_cli import db, demo, dlq, outbox, run, seed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,3 +27,4 @@ cli.add_command(db.db)
 cli.add_command(seed.seed)
 cli.add_command(outbox.outbox)
 cli.add_command(demo.demo)
+cli.add_command(dlq.dlq)

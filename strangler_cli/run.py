@@ -7,6 +7,18 @@ from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
+from prometheus_client import start_http_server
+from sqlalchemy import MetaData
+
+from strangler_cli.consumers import CONSUMERS
+from strangler_cli.databases import DATABASES
+from strangler_cli.settings import amqp_url, topology
+from strangler_cli.signals import stop_on_signals
+from strangler_messaging import define_outbox_table
+from strangler_messaging.consumer import ConsumerRunner
+from strangler_messaging.consumer_metrics import ConsumerMetrics
+from strangler_messaging.relay import Relay, RelaySettings
+from strangler_messaging.relay_metrics import RelayMetrics
 
 DEFAULT_PORTS = {"monolith": 8010}
 
@@ -58,3 +70,45 @@ def run_monolith(host: str, port: int, workers: int, threads: int) -> None:
 
     click.echo(f"monolith listening on http://{host}:{port}")
     serve(create_app, host=host, port=port, workers=workers, threads=threads)
+
+
+@run.command("relay")
+@click.argument("database", type=click.Choice(sorted(DATABASES)))
+@click.option("--batch-size", default=RelaySettings().batch_size, show_default=True, type=int)
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve Prometheus metrics on this port.")
+def run_relay(database: str, batch_size: int, metrics_port: int | None) -> None:
+    """The outbox relay of DATABASE: publishes its events to RabbitMQ (AMQP_URL).
+
+    Only one relay per database publishes at a time; start a second one as a hot standby.
+    """
+    from strangler_messaging.db import make_engine
+
+    engine = make_engine(DATABASES[database].url())
+    metrics = RelayMetrics()
+    relay = Relay(engine, define_outbox_table(MetaData()), amqp_url(), topology=topology(),
+                  settings=RelaySettings(batch_size=batch_size), metrics=metrics)
+    if metrics_port:
+        start_http_server(metrics_port, registry=metrics.registry)
+    stop_on_signals(relay.stop)
+    click.echo(f"relay for {database} starting (exchange {topology().exchange})")
+    relay.run()
+    engine.dispose()
+
+
+@run.command("consumer")
+@click.argument("name")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve Prometheus metrics on this port.")
+def run_consumer(name: str, metrics_port: int | None) -> None:
+    """The event consumer NAME, until SIGTERM (finishes its batch first)."""
+    if name not in CONSUMERS:
+        known = ", ".join(sorted(CONSUMERS)) or "none yet"
+        raise click.BadParameter(f"no consumer named {name!r} (known: {known})")
+    metrics = ConsumerMetrics()
+    runner = ConsumerRunner(CONSUMERS[name](), amqp_url(), topology=topology(), metrics=metrics)
+    if metrics_port:
+        start_http_server(metrics_port, registry=metrics.registry)
+    stop_on_signals(runner.stop)
+    click.echo(f"consumer {name} starting")
+    runner.run()

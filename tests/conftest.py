@@ -7,12 +7,16 @@ PostgreSQL and RabbitMQ tests skip with a reason when the service does not answe
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pika
 import pytest
 from flask.testing import FlaskClient
+from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -22,6 +26,7 @@ from legacy_monolith.schema import metadata, outbox
 from strangler_messaging import CloudEvent
 from strangler_messaging.db import make_engine
 from strangler_messaging.outbox import row_to_event
+from strangler_messaging.topology import Topology
 
 POSTGRES_URL = os.environ.get("STRANGLER_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -126,3 +131,54 @@ def outbox_events(shop: Shop) -> list[CloudEvent]:
     with shop.engine.connect() as conn:
         rows = conn.execute(outbox.select().order_by(outbox.c.position))
         return [row_to_event(row) for row in rows]
+
+
+# -- RabbitMQ ------------------------------------------------------------------------------
+
+AMQP_BASE_URL = os.environ.get("STRANGLER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A RabbitMQ URL on a vhost of this test session's own, deleted afterwards.
+
+    The vhost is made with ``rabbitmqctl`` (root on the CI machine); where that is not
+    possible the default vhost is used and every test still gets exchange and queue names of
+    its own (see :func:`topology`).
+    """
+    vhost = f"strangler-test-{uuid.uuid4().hex[:8]}"
+    made = _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl(
+        "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    url = AMQP_BASE_URL + (vhost if made else "%2F")
+    try:
+        pika.BlockingConnection(pika.URLParameters(url + "?socket_timeout=3")).close()
+    except Exception as exc:
+        if made:
+            _rabbitmqctl("delete_vhost", vhost)
+        unavailable(f"RabbitMQ does not answer at {AMQP_BASE_URL}: {type(exc).__name__}")
+    yield url
+    if made:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+def _rabbitmqctl(*args: str) -> bool:
+    if shutil.which("rabbitmqctl") is None:
+        return False
+    result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, timeout=60,
+                            check=False)
+    return result.returncode == 0
+
+
+@pytest.fixture
+def topology(amqp_url: str) -> Topology:
+    """Exchange and queue names no other test uses."""
+    return Topology(exchange=f"test-{uuid.uuid4().hex[:10]}.events")
+
+
+@pytest.fixture
+def amqp_channel(amqp_url: str) -> Iterator[BlockingChannel]:
+    """A channel for declaring, publishing and inspecting in a test."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    yield connection.channel()
+    if connection.is_open:
+        connection.close()

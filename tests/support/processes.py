@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 STRANGLER = str(Path(sys.executable).with_name("strangler"))
+PYTHON = sys.executable
 
 
 def free_port() -> int:
@@ -36,10 +37,12 @@ class RunningProcess:
 
 @contextmanager
 def running(args: list[str], *, port: int, env: Mapping[str, str], log: Path,
-            ready_path: str = "/readyz", timeout: float = 20.0) -> Iterator[RunningProcess]:
-    """Run ``strangler <args>``, wait for ``ready_path`` to answer 200, stop it with SIGTERM."""
-    with log.open("wb") as out:
-        process = subprocess.Popen([STRANGLER, *args], env={**os.environ, **env},
+            ready_path: str = "/readyz", timeout: float = 20.0,
+            command: list[str] | None = None) -> Iterator[RunningProcess]:
+    """Run ``strangler <args>`` (or ``command``), wait for ``ready_path`` to answer 200 on
+    ``port``, and stop it with SIGTERM at the end of the block."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(command or [STRANGLER, *args], env={**os.environ, **env},
                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -47,6 +50,12 @@ def running(args: list[str], *, port: int, env: Mapping[str, str], log: Path,
         yield RunningProcess(process, base_url, log)
     finally:
         stop(process)
+
+
+def kill(process: subprocess.Popen[bytes]) -> int:
+    """SIGKILL: no clean-up, no flush, the way a crash or an OOM kill ends a process."""
+    os.killpg(process.pid, signal.SIGKILL)
+    return process.wait()
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
