@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -63,3 +66,15 @@ def upgrade(database: Database, url: str, revision: str = "head") -> None:
 def downgrade(database: Database, url: str, revision: str = "base") -> None:
     """Migrate ``database`` at ``url`` down to ``revision``."""
     command.downgrade(alembic_config(database, url), revision)
+
+
+def require_migrated(database: Database, engine: Engine) -> None:
+    """Refuse to go on against a database that is not at its newest migration."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config(database, "")).get_current_head()
+    if current != head:
+        state = f"at revision {current}" if current else "not migrated"
+        raise click.ClickException(
+            f"database {database.name} is {state}, the code needs {head}: "
+            f"run `strangler db upgrade {database.name}`")

@@ -6,7 +6,8 @@ import logging
 
 import click
 
-from strangler_cli import db, demo, dlq, outbox, run, seed
+from strangler_cli import db, demo, dlq, outbox, run, seed, sync
+from strangler_messaging.tracing import TraceLogFilter
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,8 +19,11 @@ def cli(verbose: bool) -> None:
     default is a SQLite file under ./var/.
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+                        format="%(asctime)s %(levelname)s [%(trace_id)s] %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TraceLogFilter())
+    for noisy in ("httpx", "alembic", "pika"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 cli.add_command(run.run)
@@ -28,3 +32,5 @@ cli.add_command(seed.seed)
 cli.add_command(outbox.outbox)
 cli.add_command(demo.demo)
 cli.add_command(dlq.dlq)
+cli.add_command(sync.backfill)
+cli.add_command(sync.reconcile)

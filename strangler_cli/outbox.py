@@ -7,7 +7,7 @@ import json
 import click
 from sqlalchemy import MetaData
 
-from strangler_cli.databases import DATABASES
+from strangler_cli.databases import DATABASES, require_migrated
 from strangler_messaging import define_outbox_table, outbox_status
 
 
@@ -28,6 +28,7 @@ def outbox_status_command(names: tuple[str, ...], as_json: bool) -> None:
     rows = []
     for name in names or tuple(DATABASES):
         engine = make_engine(DATABASES[name].url())
+        require_migrated(DATABASES[name], engine)
         with engine.connect() as conn:
             status = outbox_status(conn, table)
         engine.dispose()
@@ -36,13 +37,17 @@ def outbox_status_command(names: tuple[str, ...], as_json: bool) -> None:
             "pending": status.pending,
             "published": status.published,
             "oldest_pending_age_seconds": round(status.oldest_pending_age_seconds(), 3),
+            "written_per_second": round(status.write_rate, 2),
+            "published_per_second": round(status.publish_rate, 2),
             "last_published_at": (status.last_published_at.isoformat()
                                   if status.last_published_at else None),
         })
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'database':<14}{'pending':>9}{'published':>11}{'oldest age (s)':>16}")
+    click.echo(f"{'database':<14}{'pending':>9}{'published':>11}{'oldest age (s)':>16}"
+               f"{'in/s (1m)':>11}{'out/s (1m)':>12}")
     for row in rows:
         click.echo(f"{row['database']:<14}{row['pending']:>9}{row['published']:>11}"
-                   f"{row['oldest_pending_age_seconds']:>16}")
+                   f"{row['oldest_pending_age_seconds']:>16}{row['written_per_second']:>11}"
+                   f"{row['published_per_second']:>12}")

@@ -11,7 +11,7 @@ from prometheus_client import start_http_server
 from sqlalchemy import MetaData
 
 from strangler_cli.consumers import CONSUMERS
-from strangler_cli.databases import DATABASES
+from strangler_cli.databases import DATABASES, require_migrated
 from strangler_cli.settings import amqp_url, topology
 from strangler_cli.signals import stop_on_signals
 from strangler_messaging import define_outbox_table
@@ -85,6 +85,7 @@ def run_relay(database: str, batch_size: int, metrics_port: int | None) -> None:
     from strangler_messaging.db import make_engine
 
     engine = make_engine(DATABASES[database].url())
+    require_migrated(DATABASES[database], engine)
     metrics = RelayMetrics()
     relay = Relay(engine, define_outbox_table(MetaData()), amqp_url(), topology=topology(),
                   settings=RelaySettings(batch_size=batch_size), metrics=metrics)

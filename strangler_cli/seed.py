@@ -10,6 +10,7 @@ import click
 from legacy_monolith.app import Shop, build_shop
 from legacy_monolith.platform.errors import Conflict
 from legacy_monolith.platform.settings import Settings
+from strangler_cli.databases import DATABASES, require_migrated
 
 _WORDS = ("Oak", "Linen", "Copper", "Slate", "Amber", "Cedar", "Wool", "Clay", "Birch", "Iron")
 _THINGS = ("Mug", "Lamp", "Chair", "Bowl", "Blanket", "Shelf", "Vase", "Stool", "Desk", "Rug")
@@ -54,5 +55,6 @@ def seed_shop(shop: Shop, *, products: int, customers: int, rng_seed: int = 7) -
 def seed(products: int, customers: int) -> None:
     """Add demo products (with stock) and customers to the monolith; safe to re-run."""
     shop = build_shop(Settings.from_env())
+    require_migrated(DATABASES["monolith"], shop.engine)
     report = seed_shop(shop, products=products, customers=customers)
     click.echo(f"added {report.products} products and {report.customers} customers")

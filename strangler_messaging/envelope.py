@@ -8,7 +8,9 @@ with content type ``application/cloudevents+json``. The extension attributes are
   apply an event only if it is newer than what they hold. (The CloudEvents ``sequence``
   extension is a *string* compared lexicographically, so it is not reused here.)
 - ``origin`` -- the system whose write produced the event; reverse sync uses it to stop loops;
-- ``traceparent`` / ``tracestate`` -- W3C trace context of the write.
+- ``traceparent`` / ``tracestate`` -- W3C trace context of the write;
+- ``resync`` -- present (``true``) only on repair snapshots from reconcile: the consumer applies
+  it even at the version it already holds, because that version's content had drifted.
 
 ``subject`` carries the aggregate id, which is also the ordering key.
 """
@@ -45,6 +47,7 @@ class IntegrationEvent:
     aggregate_id: str
     sequence: int
     data: Mapping[str, Any] = field(default_factory=dict)
+    resync: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class CloudEvent:
     data: Mapping[str, Any]
     traceparent: str | None = None
     tracestate: str | None = None
+    resync: bool = False
     datacontenttype: str = "application/json"
     specversion: str = SPEC_VERSION
 
@@ -83,6 +87,8 @@ class CloudEvent:
             doc["traceparent"] = self.traceparent
         if self.tracestate:
             doc["tracestate"] = self.tracestate
+        if self.resync:
+            doc["resync"] = True
         doc["data"] = dict(self.data)
         return doc
 
@@ -116,6 +122,8 @@ class CloudEvent:
         for name in ("traceparent", "tracestate", "datacontenttype"):
             if name in doc and not isinstance(doc[name], str):
                 raise EnvelopeError(f"{name} must be a string")
+        if not isinstance(doc.get("resync", False), bool):
+            raise EnvelopeError("resync must be a boolean")
         return cls(
             id=doc["id"],
             source=doc["source"],
@@ -128,6 +136,7 @@ class CloudEvent:
             data=doc["data"],
             traceparent=doc.get("traceparent"),
             tracestate=doc.get("tracestate"),
+            resync=doc.get("resync", False),
             datacontenttype=doc.get("datacontenttype", "application/json"),
         )
 

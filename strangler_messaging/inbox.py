@@ -89,7 +89,9 @@ class Inbox:
                 continue
             seen.add(event.id)
             key = (event.aggregatetype, event.subject)
-            if known.get(key, 0) >= event.aggregatesequence:
+            held = known.get(key, 0)
+            if held > event.aggregatesequence or (
+                    held == event.aggregatesequence and not event.resync):
                 stale.append(event)
                 continue
             known[key] = event.aggregatesequence

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     func,
     select,
     text,
@@ -54,6 +56,7 @@ def define_outbox_table(metadata: MetaData, name: str = OUTBOX_TABLE) -> Table:
         Column("occurred_at", UtcDateTime(), nullable=False),
         Column("traceparent", String(55)),
         Column("tracestate", String(512)),
+        Column("resync", Boolean, nullable=False, server_default=false()),
         Column("published_at", UtcDateTime()),
         # The relay's hot query reads only unpublished rows, in insert order.
         Index(
@@ -92,6 +95,7 @@ class OutboxWriter:
             data=event.data,
             traceparent=trace.traceparent if trace else None,
             tracestate=trace.tracestate if trace else None,
+            resync=event.resync,
         )
         db.execute(self._table.insert().values(**_row(envelope)))
         return envelope
@@ -110,6 +114,7 @@ def _row(event: CloudEvent) -> dict[str, object]:
         "occurred_at": event.time,
         "traceparent": event.traceparent,
         "tracestate": event.tracestate,
+        "resync": event.resync,
     }
 
 
@@ -128,17 +133,33 @@ def row_to_event(row: object) -> CloudEvent:
         data=json.loads(mapping["payload"]),
         traceparent=mapping["traceparent"],
         tracestate=mapping["tracestate"],
+        resync=bool(mapping["resync"]),
     )
+
+
+RATE_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxStatus:
-    """How far the relay is behind."""
+    """How far the relay is behind, and how fast events come in and go out."""
 
     pending: int
     published: int
     oldest_pending_at: datetime | None
     last_published_at: datetime | None
+    written_last_minute: int = 0
+    published_last_minute: int = 0
+
+    @property
+    def write_rate(self) -> float:
+        """Events written per second over the last minute."""
+        return self.written_last_minute / RATE_WINDOW_SECONDS
+
+    @property
+    def publish_rate(self) -> float:
+        """Events confirmed by the broker per second over the last minute."""
+        return self.published_last_minute / RATE_WINDOW_SECONDS
 
     def oldest_pending_age_seconds(self, now: datetime | None = None) -> float:
         """Age of the oldest unpublished event; 0 when nothing is pending."""
@@ -150,19 +171,24 @@ class OutboxStatus:
 def outbox_status(db: Session | Connection, table: Table) -> OutboxStatus:
     """Read the outbox backlog in one query."""
     pending = table.c.published_at.is_(None)
+    since = utc_now() - timedelta(seconds=RATE_WINDOW_SECONDS)
     query = select(
         func.count().filter(pending),
         func.count().filter(~pending),
         func.min(table.c.occurred_at).filter(pending),
         func.max(table.c.published_at),
+        func.count().filter(table.c.occurred_at >= since),
+        func.count().filter(table.c.published_at >= since),
     ).select_from(table)
-    count_pending, count_published, oldest, last = db.execute(query).one()
+    count_pending, count_published, oldest, last, written, published = db.execute(query).one()
     type_ = UtcDateTime()
     return OutboxStatus(
         pending=count_pending,
         published=count_published,
         oldest_pending_at=_as_utc(type_, oldest, db),
         last_published_at=_as_utc(type_, last, db),
+        written_last_minute=written,
+        published_last_minute=published,
     )
 
 

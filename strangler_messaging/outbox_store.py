@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, Table, delete, select, text, update
 
 _ENVELOPE_COLUMNS = ("position", "id", "source", "type", "aggregateid", "occurred_at",
                      "aggregatetype", "sequence", "origin", "traceparent", "tracestate",
-                     "payload")
+                     "resync", "payload")
 
 
 def fetch_pending(conn: Connection, table: Table, limit: int,
@@ -76,5 +76,7 @@ def envelope_json(row: Row[Any]) -> bytes:
         attributes["traceparent"] = row.traceparent
     if row.tracestate:
         attributes["tracestate"] = row.tracestate
+    if row.resync:
+        attributes["resync"] = True
     head = json.dumps(attributes, separators=(",", ":"))
     return f'{head[:-1]},"data":{row.payload}}}'.encode()

@@ -9,6 +9,7 @@ from the request that caused it to every consumer that applies it.
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -99,3 +100,16 @@ def use_trace(trace: TraceContext | None) -> Iterator[TraceContext | None]:
         yield trace
     finally:
         _current.reset(token)
+
+
+class TraceLogFilter(logging.Filter):
+    """Adds ``trace_id`` to every log record: the current trace's id, or ``-``.
+
+    Install it on a handler and put ``%(trace_id)s`` in the format, and a consumer's log lines
+    carry the trace of the request that caused the event they are handling.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        trace = _current.get()
+        record.trace_id = trace.trace_id if trace else "-"
+        return True

@@ -13,6 +13,7 @@ AGGREGATE = "product"
 PRODUCT_CREATED = "catalog.product.created.v1"
 PRODUCT_UPDATED = "catalog.product.updated.v1"
 PRODUCT_DELETED = "catalog.product.deleted.v1"
+PRODUCT_SNAPSHOT = "catalog.product.snapshot.v1"
 
 
 def product_created(product: Product) -> IntegrationEvent:
@@ -31,3 +32,9 @@ def product_deleted(product: Product, deleted_at: str) -> IntegrationEvent:
     """A product is gone; its last version plus one orders this after every update."""
     return IntegrationEvent(PRODUCT_DELETED, AGGREGATE, product.id, product.version + 1,
                             {"id": product.id, "sku": product.sku, "deleted_at": deleted_at})
+
+
+def product_snapshot(product: Product) -> IntegrationEvent:
+    """A product's current state, not caused by a change (backfill, reconcile)."""
+    return IntegrationEvent(PRODUCT_SNAPSHOT, AGGREGATE, product.id, product.version,
+                            product.snapshot())

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from strangler_messaging import define_outbox_table
+from strangler_messaging.backfill import define_backfill_table
 from strangler_messaging.db import READ_ONLY, make_engine
 
 NAMING_CONVENTION = {
@@ -23,8 +24,9 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 outbox = define_outbox_table(metadata)
+backfill_progress = define_backfill_table(metadata)
 
-__all__ = ["READ_ONLY", "Base", "make_engine", "metadata", "outbox"]
+__all__ = ["READ_ONLY", "Base", "backfill_progress", "make_engine", "metadata", "outbox"]
 
 
 class Base(DeclarativeBase):

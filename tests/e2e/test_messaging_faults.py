@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from strangler_cli.databases import DATABASES, upgrade
 from strangler_messaging.consumer import ConsumerRunner
 from strangler_messaging.relay import Relay, RelaySettings
 from strangler_messaging.topology import Topology
@@ -24,12 +25,13 @@ EVENTS = 20_000
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CountingPipeline]:
+    """The source is a migrated monolith database: `strangler run relay monolith` serves it."""
     if request.param == "sqlite":
-        made = CountingPipeline(f"sqlite:///{tmp_path / 'source.db'}",
-                                f"sqlite:///{tmp_path / 'target.db'}")
+        source, target = f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 't.db'}"
     else:
-        url = request.getfixturevalue("fresh_postgres_url")
-        made = CountingPipeline(url, url)
+        source = target = request.getfixturevalue("fresh_postgres_url")
+    upgrade(DATABASES["monolith"], source)
+    made = CountingPipeline(source, target)
     yield made
     made.dispose()
 

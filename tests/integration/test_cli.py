@@ -25,7 +25,9 @@ def invoke(env: dict[str, str], *args: str) -> str:
 def test_every_subcommand_has_help() -> None:
     for args in (["--help"], ["run", "--help"], ["run", "monolith", "--help"],
                  ["db", "upgrade", "--help"], ["seed", "--help"],
-                 ["outbox", "status", "--help"], ["demo", "--help"]):
+                 ["outbox", "status", "--help"], ["demo", "--help"], ["backfill", "--help"],
+                 ["reconcile", "--help"], ["dlq", "list", "--help"], ["dlq", "replay", "--help"],
+                 ["run", "relay", "--help"], ["run", "consumer", "--help"]):
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0 and "Usage:" in result.output, args
 
@@ -39,6 +41,8 @@ def test_upgrade_seed_and_outbox_status(env: dict[str, str]) -> None:
     assert status["database"] == "monolith"
     assert status["pending"] == 16 and status["published"] == 0
     assert status["oldest_pending_age_seconds"] >= 0
+    assert status["written_per_second"] == round(16 / 60, 2)
+    assert status["published_per_second"] == 0
 
 
 def test_seed_is_idempotent(env: dict[str, str]) -> None:
@@ -53,3 +57,37 @@ def test_seed_is_idempotent(env: dict[str, str]) -> None:
 def test_unknown_database_is_refused(env: dict[str, str]) -> None:
     result = CliRunner().invoke(cli, ["db", "upgrade", "nope"], env=env)
     assert result.exit_code == 2 and "unknown database 'nope'" in result.output
+
+
+def test_backfill_catalog_emits_a_valid_snapshot_per_product(env: dict[str, str]) -> None:
+    from legacy_monolith.schema import outbox
+    from strangler_messaging.db import make_engine
+    from strangler_messaging.outbox import row_to_event
+    from tests.support.contracts import event_validator
+
+    invoke(env, "db", "upgrade", "monolith")
+    invoke(env, "seed", "--products", "7", "--customers", "0")
+    report = json.loads(invoke(env, "backfill", "catalog", "--chunk-size", "3", "--json"))
+    assert (report["emitted"], report["chunks"], report["finished"]) == (7, 3, True)
+    engine = make_engine(env["MONOLITH_DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(outbox.select().where(outbox.c.type == "catalog.product.snapshot.v1"))
+        snapshots = [row_to_event(row) for row in rows]
+    engine.dispose()
+    assert len(snapshots) == 7
+    for event in snapshots:
+        event_validator(event.type).validate(event)
+
+
+def test_reconcile_says_when_a_context_has_no_target(env: dict[str, str]) -> None:
+    invoke(env, "db", "upgrade", "monolith")
+    result = CliRunner().invoke(cli, ["reconcile", "catalog"], env=env)
+    assert result.exit_code == 1 and "has no target yet" in result.output
+
+
+def test_commands_refuse_an_unmigrated_database(env: dict[str, str]) -> None:
+    for args in (["outbox", "status"], ["seed"], ["backfill", "catalog"]):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 1, args
+        assert "not migrated" in result.output and "strangler db upgrade monolith" in (
+            result.output)
