@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-unit test-integration test-e2e lint demo migrate seed run clean
+.PHONY: help venv test test-unit test-integration test-e2e lint demo bench migrate seed run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,10 +32,10 @@ test-integration: $(STAMP)  ## Real SQLite, PostgreSQL, migrations, architecture
 test-e2e: $(STAMP)  ## Real processes over real sockets
 	$(PYTEST) tests/e2e
 
-lint: $(STAMP)  ## ruff, import-linter (module boundaries), mypy (messaging library)
+lint: $(STAMP)  ## ruff, import-linter (module boundaries), mypy (messaging library, proxy)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy strangler_messaging
+	$(BIN)/mypy strangler_messaging strangler_proxy
 
 migrate: $(STAMP)  ## Migrate every database to head
 	$(BIN)/strangler db upgrade all
@@ -48,6 +48,9 @@ run: migrate  ## Run the monolith on :8010
 
 demo: $(STAMP)  ## The main job: a guided run of the system
 	$(BIN)/strangler demo
+
+bench: $(STAMP)  ## Benchmarks (ratios to baselines measured in the same run)
+	$(BIN)/python -m bench
 
 clean:  ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ class Database:
 
     name: str
     env_var: str
+    has_outbox: bool = True
 
     @property
     def default_url(self) -> str:
@@ -44,6 +45,7 @@ DATABASES = {
     db.name: db
     for db in (
         Database("monolith", "MONOLITH_DATABASE_URL"),
+        Database("proxy", "PROXY_DATABASE_URL", has_outbox=False),
     )
 }
 

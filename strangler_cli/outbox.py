@@ -17,7 +17,8 @@ def outbox() -> None:
 
 
 @outbox.command("status")
-@click.option("--db", "names", multiple=True, type=click.Choice(sorted(DATABASES)),
+@click.option("--db", "names", multiple=True,
+              type=click.Choice(sorted(n for n, d in DATABASES.items() if d.has_outbox)),
               help="Database to inspect (repeatable; default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def outbox_status_command(names: tuple[str, ...], as_json: bool) -> None:
@@ -26,7 +27,7 @@ def outbox_status_command(names: tuple[str, ...], as_json: bool) -> None:
 
     table = define_outbox_table(MetaData())
     rows = []
-    for name in names or tuple(DATABASES):
+    for name in names or tuple(n for n, d in DATABASES.items() if d.has_outbox):
         engine = make_engine(DATABASES[name].url())
         require_migrated(DATABASES[name], engine)
         with engine.connect() as conn:

@@ -14,7 +14,7 @@ from strangler_cli.consumers import CONSUMERS
 from strangler_cli.databases import DATABASES, require_migrated
 from strangler_cli.settings import amqp_url, topology
 from strangler_cli.signals import stop_on_signals
-from strangler_messaging import define_outbox_table
+from strangler_messaging import define_outbox_table, outbox_status
 from strangler_messaging.consumer import ConsumerRunner
 from strangler_messaging.consumer_metrics import ConsumerMetrics
 from strangler_messaging.relay import Relay, RelaySettings
@@ -73,7 +73,8 @@ def run_monolith(host: str, port: int, workers: int, threads: int) -> None:
 
 
 @run.command("relay")
-@click.argument("database", type=click.Choice(sorted(DATABASES)))
+@click.argument("database", type=click.Choice(sorted(n for n, d in DATABASES.items()
+                                                   if d.has_outbox)))
 @click.option("--batch-size", default=RelaySettings().batch_size, show_default=True, type=int)
 @click.option("--metrics-port", type=int, default=None,
               help="Serve Prometheus metrics on this port.")
@@ -113,3 +114,49 @@ def run_consumer(name: str, metrics_port: int | None) -> None:
     stop_on_signals(runner.stop)
     click.echo(f"consumer {name} starting")
     runner.run()
+
+
+@run.command("proxy")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Public listener address.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--admin-host", default="127.0.0.1", show_default=True)
+@click.option("--admin-port", default=8001, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Data-plane processes sharing the public port: one per core left free "
+                   "by the backends (docs/performance.md).")
+@click.option("--dev", is_flag=True,
+              help="Allow running without STRANGLER_ADMIN_TOKEN (admin on loopback, no auth).")
+def run_proxy_command(host: str, port: int, admin_host: str, admin_port: int, workers: int,
+                      dev: bool) -> None:
+    """The strangler proxy: the stable URL (PROXY_DATABASE_URL, STRANGLER_<NAME>_URL)."""
+    from strangler_messaging.db import make_engine
+    from strangler_proxy.supervisor import ConfigurationError, ProxyOptions, run_proxy
+
+    engine = make_engine(DATABASES["proxy"].url())
+    require_migrated(DATABASES["proxy"], engine)
+    engine.dispose()
+    try:
+        run_proxy(ProxyOptions(host, port, admin_host, admin_port, workers, dev),
+                  outbox_lag=outbox_lag)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def outbox_lag() -> dict[str, float]:
+    """Seconds the oldest unpublished event has waited, per database with an outbox."""
+    from strangler_messaging.db import make_engine
+
+    lag: dict[str, float] = {}
+    for name, database in DATABASES.items():
+        if not database.has_outbox:
+            continue
+        engine = make_engine(database.url())
+        try:
+            with engine.connect() as conn:
+                lag[name] = outbox_status(conn, define_outbox_table(MetaData())
+                                          ).oldest_pending_age_seconds()
+        except Exception:  # an unmigrated or unreachable database has no lag to report
+            continue
+        finally:
+            engine.dispose()
+    return lag

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-PACKAGES = ("legacy_monolith", "strangler_messaging", "strangler_cli")
+PACKAGES = ("legacy_monolith", "strangler_messaging", "strangler_proxy", "strangler_cli")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

@@ -91,3 +91,15 @@ def test_commands_refuse_an_unmigrated_database(env: dict[str, str]) -> None:
         assert result.exit_code == 1, args
         assert "not migrated" in result.output and "strangler db upgrade monolith" in (
             result.output)
+
+
+def test_the_proxy_refuses_to_start_with_an_unprotected_admin_api(
+        env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "PROXY_DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.db'}",
+           "STRANGLER_ADMIN_TOKEN": ""}
+    invoke(env, "db", "upgrade", "proxy")
+    result = CliRunner().invoke(cli, ["run", "proxy"], env=env)
+    assert result.exit_code == 1 and "STRANGLER_ADMIN_TOKEN is not set" in result.output
+    result = CliRunner().invoke(cli, ["run", "proxy", "--dev", "--admin-host", "0.0.0.0"],
+                                env=env)
+    assert result.exit_code == 1 and "loopback only" in result.output

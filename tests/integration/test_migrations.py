@@ -1,4 +1,4 @@
-"""The monolith's Alembic environment on SQLite and PostgreSQL.
+"""Every Alembic environment (monolith, proxy) on SQLite and PostgreSQL.
 
 Upgrade to head builds exactly the schema the models declare (autogenerate finds nothing to
 do), and downgrade to base removes every table again.
@@ -14,11 +14,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, inspect
 
-from legacy_monolith.schema import metadata
-from strangler_cli.databases import DATABASES, downgrade, upgrade
+from legacy_monolith.schema import metadata as monolith_metadata
+from strangler_cli.databases import DATABASES, Database, downgrade, upgrade
 from strangler_messaging.db import make_engine
+from strangler_proxy.tables import metadata as proxy_metadata
 
 MONOLITH = DATABASES["monolith"]
+ENVIRONMENTS = {"monolith": monolith_metadata, "proxy": proxy_metadata}
+
+
+@pytest.fixture(params=sorted(ENVIRONMENTS))
+def environment(request: pytest.FixtureRequest) -> tuple[Database, MetaData]:
+    return DATABASES[request.param], ENVIRONMENTS[request.param]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,13 +44,17 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_upgrade_creates_every_model_table(empty_database_url: str) -> None:
-    upgrade(MONOLITH, empty_database_url)
+def test_upgrade_creates_every_model_table(
+        empty_database_url: str, environment: tuple[Database, MetaData]) -> None:
+    database, metadata = environment
+    upgrade(database, empty_database_url)
     assert _tables(empty_database_url) == set(metadata.tables) | {"alembic_version"}
 
 
-def test_models_and_migrations_do_not_differ(empty_database_url: str) -> None:
-    upgrade(MONOLITH, empty_database_url)
+def test_models_and_migrations_do_not_differ(
+        empty_database_url: str, environment: tuple[Database, MetaData]) -> None:
+    database, metadata = environment
+    upgrade(database, empty_database_url)
     engine = make_engine(empty_database_url)
     try:
         with engine.connect() as conn:
@@ -54,9 +65,11 @@ def test_models_and_migrations_do_not_differ(empty_database_url: str) -> None:
     assert diff == [], f"models and migrations differ; add a revision: {diff}"
 
 
-def test_downgrade_to_base_removes_every_table(empty_database_url: str) -> None:
-    upgrade(MONOLITH, empty_database_url)
-    downgrade(MONOLITH, empty_database_url)
+def test_downgrade_to_base_removes_every_table(
+        empty_database_url: str, environment: tuple[Database, MetaData]) -> None:
+    database, _ = environment
+    upgrade(database, empty_database_url)
+    downgrade(database, empty_database_url)
     assert _tables(empty_database_url) == {"alembic_version"}
 
 
@@ -70,7 +83,7 @@ def test_the_comparison_notices_a_model_change(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'drift.db'}"
     upgrade(MONOLITH, url)
     changed = MetaData()
-    for table in metadata.tables.values():
+    for table in monolith_metadata.tables.values():
         table.to_metadata(changed)
     changed.tables["catalog_products"].append_column(Column("weight_grams", Integer))
     engine = make_engine(url)
