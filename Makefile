@@ -32,10 +32,10 @@ test-integration: $(STAMP)  ## Real SQLite, PostgreSQL, migrations, architecture
 test-e2e: $(STAMP)  ## Real processes over real sockets
 	$(PYTEST) tests/e2e
 
-lint: $(STAMP)  ## ruff, import-linter (module boundaries), mypy (messaging library, proxy)
+lint: $(STAMP)  ## ruff, import-linter (module boundaries), mypy (messaging library, proxy, services)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy strangler_messaging strangler_proxy
+	$(BIN)/mypy strangler_messaging strangler_proxy extracted
 
 migrate: $(STAMP)  ## Migrate every database to head
 	$(BIN)/strangler db upgrade all

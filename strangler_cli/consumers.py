@@ -7,9 +7,24 @@ Extracted services register theirs here as they arrive.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from strangler_messaging.consumer import EventConsumer
 
 ConsumerFactory = Callable[[], EventConsumer]
 
-CONSUMERS: dict[str, ConsumerFactory] = {}
+EVENT_SCHEMAS = Path(__file__).resolve().parents[1] / "contracts" / "events"
+
+
+def _catalog() -> EventConsumer:
+    """The catalog service's read copy (CATALOG_DATABASE_URL), fed by the product events."""
+    from extracted.catalog.projection import catalog_consumer
+    from extracted.catalog.settings import CatalogSettings
+    from strangler_messaging.db import make_engine
+    from strangler_messaging.schemas import SchemaRegistry
+
+    engine = make_engine(CatalogSettings.from_env().database_url)
+    return catalog_consumer(engine, SchemaRegistry.from_directory(EVENT_SCHEMAS.resolve()))
+
+
+CONSUMERS: dict[str, ConsumerFactory] = {"catalog": _catalog}

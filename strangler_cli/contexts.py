@@ -31,10 +31,11 @@ class Context:
 
 
 def _catalog() -> Context:
+    from extracted.catalog.states import ProductCopyStates
     from legacy_monolith.catalog.snapshots import ProductSnapshots, ProductStates
 
     return Context("catalog", "monolith", "/shop/monolith", "monolith", ProductSnapshots,
-                   ProductStates)
+                   ProductStates, target_database="catalog", target_states=ProductCopyStates)
 
 
 CONTEXTS: dict[str, Callable[[], Context]] = {"catalog": _catalog}

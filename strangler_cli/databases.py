@@ -45,6 +45,7 @@ DATABASES = {
     db.name: db
     for db in (
         Database("monolith", "MONOLITH_DATABASE_URL"),
+        Database("catalog", "CATALOG_DATABASE_URL"),
         Database("proxy", "PROXY_DATABASE_URL", has_outbox=False),
     )
 }

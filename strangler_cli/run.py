@@ -20,7 +20,7 @@ from strangler_messaging.consumer_metrics import ConsumerMetrics
 from strangler_messaging.relay import Relay, RelaySettings
 from strangler_messaging.relay_metrics import RelayMetrics
 
-DEFAULT_PORTS = {"monolith": 8010}
+DEFAULT_PORTS = {"monolith": 8010, "catalog": 8020}
 
 
 class WsgiServer(BaseApplication):  # type: ignore[misc]
@@ -160,3 +160,24 @@ def outbox_lag() -> dict[str, float]:
         finally:
             engine.dispose()
     return lag
+
+
+@run.command("catalog")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=DEFAULT_PORTS["catalog"], show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="gunicorn worker processes (metrics are per process).")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+def run_catalog(host: str, port: int, workers: int, threads: int) -> None:
+    """The catalog service (CATALOG_DATABASE_URL; run `strangler db upgrade catalog` first).
+
+    Serves the read API from its copy; `strangler run consumer catalog` keeps the copy.
+    """
+    from extracted.catalog.app import create_app
+    from strangler_messaging.db import make_engine
+
+    engine = make_engine(DATABASES["catalog"].url())
+    require_migrated(DATABASES["catalog"], engine)
+    engine.dispose()
+    click.echo(f"catalog listening on http://{host}:{port}")
+    serve(create_app, host=host, port=port, workers=workers, threads=threads)

@@ -66,6 +66,8 @@ def reconcile(context: str, do_repair: bool, as_json: bool) -> None:
             f"context {context} has no target yet: no deployed service holds a copy of it")
     source = make_engine(DATABASES[ctx.source_database].url())
     target = make_engine(DATABASES[ctx.target_database].url())
+    require_migrated(DATABASES[ctx.source_database], source)
+    require_migrated(DATABASES[ctx.target_database], target)
     drift = compare(ctx.source_states(source), ctx.target_states(target))
     repaired = 0
     if do_repair and drift.total:

@@ -13,7 +13,14 @@ from strangler_cli.main import cli
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"MONOLITH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    return {"MONOLITH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "CATALOG_DATABASE_URL": f"sqlite:///{tmp_path / 'catalog.db'}",
+            "PROXY_DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.db'}"}
+
+
+def monolith_status(output: str) -> dict[str, object]:
+    [status] = [s for s in json.loads(output) if s["database"] == "monolith"]
+    return status  # type: ignore[no-any-return]
 
 
 def invoke(env: dict[str, str], *args: str) -> str:
@@ -36,7 +43,7 @@ def test_upgrade_seed_and_outbox_status(env: dict[str, str]) -> None:
     assert "monolith: at head" in invoke(env, "db", "upgrade", "all")
     assert "added 5 products and 3 customers" in invoke(
         env, "seed", "--products", "5", "--customers", "3")
-    [status] = json.loads(invoke(env, "outbox", "status", "--json"))
+    status = monolith_status(invoke(env, "outbox", "status", "--json"))
     # 5 products created, 5 stock counts, 3 registrations, 3 welcome notifications
     assert status["database"] == "monolith"
     assert status["pending"] == 16 and status["published"] == 0
@@ -50,7 +57,7 @@ def test_seed_is_idempotent(env: dict[str, str]) -> None:
     invoke(env, "seed", "--products", "4", "--customers", "2")
     assert "added 0 products and 0 customers" in invoke(
         env, "seed", "--products", "4", "--customers", "2")
-    [status] = json.loads(invoke(env, "outbox", "status", "--json"))
+    status = monolith_status(invoke(env, "outbox", "status", "--json"))
     assert status["pending"] == 4 + 4 + 2 + 2
 
 
@@ -79,14 +86,15 @@ def test_backfill_catalog_emits_a_valid_snapshot_per_product(env: dict[str, str]
         event_validator(event.type).validate(event)
 
 
-def test_reconcile_says_when_a_context_has_no_target(env: dict[str, str]) -> None:
+def test_reconcile_refuses_an_unmigrated_side(env: dict[str, str]) -> None:
     invoke(env, "db", "upgrade", "monolith")
     result = CliRunner().invoke(cli, ["reconcile", "catalog"], env=env)
-    assert result.exit_code == 1 and "has no target yet" in result.output
+    assert result.exit_code == 1
+    assert "database catalog is not migrated" in result.output
 
 
 def test_commands_refuse_an_unmigrated_database(env: dict[str, str]) -> None:
-    for args in (["outbox", "status"], ["seed"], ["backfill", "catalog"]):
+    for args in (["outbox", "status", "--db", "monolith"], ["seed"], ["backfill", "catalog"]):
         result = CliRunner().invoke(cli, args, env=env)
         assert result.exit_code == 1, args
         assert "not migrated" in result.output and "strangler db upgrade monolith" in (
@@ -103,3 +111,9 @@ def test_the_proxy_refuses_to_start_with_an_unprotected_admin_api(
     result = CliRunner().invoke(cli, ["run", "proxy", "--dev", "--admin-host", "0.0.0.0"],
                                 env=env)
     assert result.exit_code == 1 and "loopback only" in result.output
+
+
+def test_outbox_status_skips_databases_that_are_not_deployed(env: dict[str, str]) -> None:
+    invoke(env, "db", "upgrade", "monolith")
+    output = invoke(env, "outbox", "status")
+    assert "catalog: not migrated, skipped" in output and "monolith" in output

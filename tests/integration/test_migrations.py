@@ -14,13 +14,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, inspect
 
+from extracted.catalog.tables import metadata as catalog_metadata
 from legacy_monolith.schema import metadata as monolith_metadata
 from strangler_cli.databases import DATABASES, Database, downgrade, upgrade
 from strangler_messaging.db import make_engine
 from strangler_proxy.tables import metadata as proxy_metadata
 
 MONOLITH = DATABASES["monolith"]
-ENVIRONMENTS = {"monolith": monolith_metadata, "proxy": proxy_metadata}
+ENVIRONMENTS = {"monolith": monolith_metadata, "proxy": proxy_metadata,
+                "catalog": catalog_metadata}
 
 
 @pytest.fixture(params=sorted(ENVIRONMENTS))

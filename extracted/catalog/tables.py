@@ -1,0 +1,43 @@
+"""The catalog service's schema: its products, the inbox it consumes through, its outbox.
+
+``catalog_products`` has exactly the monolith's columns, ``version`` included: the copy keeps
+each product at the version the monolith's events carried, which is what the inbox's sequence
+check and reconcile compare. The outbox is empty until the write cutover, when the service
+starts publishing its own writes back to the monolith (reverse sync).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text
+
+from strangler_messaging import UtcDateTime, define_outbox_table
+from strangler_messaging.inbox import define_inbox_tables
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+products = Table(
+    "catalog_products", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+inbox = define_inbox_tables(metadata)
+outbox = define_outbox_table(metadata)
+
+__all__ = ["inbox", "metadata", "outbox", "products"]

@@ -1,0 +1,21 @@
+"""The catalog service's boundary: importing the monolith really fails the import check."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import REPO
+from tests.integration.test_architecture import _copy_tree, _lint
+
+
+def test_the_catalog_service_importing_the_monolith_breaks_the_check(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path)
+    shutil.copytree(REPO / "extracted", root / "extracted",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    queries = root / "extracted" / "catalog" / "queries.py"
+    queries.write_text(queries.read_text() + "\nfrom legacy_monolith.catalog import models\n")
+    result = _lint(root)
+    assert result.returncode != 0
+    assert "The catalog service imports no monolith and no CLI BROKEN" in result.stdout
+    assert "extracted.catalog.queries -> legacy_monolith.catalog.models" in result.stdout
