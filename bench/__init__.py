@@ -43,7 +43,16 @@ class Row:
 
 
 class BenchError(Exception):
-    """The benchmark itself went wrong (events lost or duplicated, a component failed)."""
+    """The benchmark itself went wrong (events lost or duplicated, a component failed).
+
+    :attr:`rows` holds what the suite had measured before, so it is not lost with the run.
+    """
+
+    rows: list[Row]
+
+    def __init__(self, message: str, rows: list[Row] | None = None) -> None:
+        super().__init__(message)
+        self.rows = rows or []
 
 
 Suite = Callable[[Options], list[Row]]
@@ -60,7 +69,7 @@ def _lazy(module: str, function: str = "run") -> Suite:
 
 SUITES: dict[str, Suite] = {
     "messaging": _lazy("bench.messaging"),
-    # "proxy": _lazy("bench.proxy"),  -- the routing proxy's suite goes here
+    "proxy": _lazy("bench.proxy"),
 }
 """Every suite by name, in the order ``python -m bench`` runs them."""
 

@@ -18,7 +18,8 @@ from bench.report import format_table, write_json
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suites the command line selects; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Run the benchmark suites; one table per suite.")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes: a smoke run of well under a minute")
     parser.add_argument("--only", action="append", choices=sorted(SUITES), metavar="SUITE",
@@ -37,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows = SUITES[name](options)
         except BenchError as exc:
-            print(f"suite {name} FAILED: {exc}", file=sys.stderr)
+            if exc.rows:
+                print(format_table(f"{name}: measured before the failure", exc.rows))
+            print(f"suite {name} FAILED: {exc}", file=sys.stderr, flush=True)
             failed = True
             continue
         except Exception:

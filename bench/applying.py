@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 
 from bench import BenchError, Row, verdict
+from bench.confirmed import publish_confirmed
+from bench.cpu import CpuMeter
 from bench.infra import (
     Sandbox,
     amqp_channel,
@@ -22,7 +24,7 @@ from bench.infra import (
     wait_for,
 )
 from bench.views import UPSERT, ReadModel, view_params
-from bench.workload import AGGREGATES, Envelope, publish
+from bench.workload import AGGREGATES, Envelope
 from strangler_messaging.consumer import ConsumerRunner, ConsumerSettings, EventConsumer
 from strangler_messaging.consumer_metrics import ConsumerMetrics
 from strangler_messaging.topology import Topology
@@ -48,13 +50,21 @@ def sql_only_rate(model: ReadModel, messages: Sequence[Envelope], batch_size: in
 
 def preload(sandbox: Sandbox, topology: Topology, consumer: EventConsumer,
             messages: Sequence[Envelope]) -> None:
-    """Declare the consumer's queue and publish ``messages`` straight into it (no relay)."""
+    """Declare the consumer's queue and publish ``messages`` straight into it (no relay).
+
+    With confirms, pipelined: without, a busy broker may drop some (see :mod:`bench.confirmed`).
+    """
     with amqp_channel(sandbox.amqp_url) as channel:
         topology.declare_consumer(channel, consumer.spec)
-        publish(channel, topology.exchange, messages)
+    publish_confirmed(sandbox.amqp_url, topology.exchange, messages)
     queue = topology.queue(consumer.name)
-    wait_for(lambda: queue_depth(sandbox.amqp_url, queue) >= len(messages), timeout=120,
-             every=0.2, what=f"pre-loading {len(messages)} events into {queue}")
+    try:
+        wait_for(lambda: queue_depth(sandbox.amqp_url, queue) >= len(messages), timeout=120,
+                 every=0.2, what=f"pre-loading {len(messages)} events into {queue}")
+    except BenchError as exc:
+        depths = {name: queue_depth(sandbox.amqp_url, name) for name in (
+            queue, topology.dead_letter_queue(consumer.name), topology.unrouted_queue)}
+        raise BenchError(f"{exc}; queue depths {depths}") from None
 
 
 def expected_version_sum(count: int) -> int:
@@ -75,9 +85,11 @@ def drain(sandbox: Sandbox, topology: Topology, model: ReadModel, consumer: Even
     def outcome(name: str) -> float:
         return registry.get_sample_value("consumer_events_total", {"outcome": name}) or 0.0
 
+    meter = CpuMeter()
     with running(runner) as errors:
         seconds = wait_for(lambda: outcome("applied") >= count, timeout=60 + count / 100,
                            errors=errors, what=f"consumer {consumer.name}")
+        cpu = meter.note()
     totals = model.totals()
     expected = {"inbox_applied": count, "inbox_other": 0, "upserts": count,
                 "products": min(count, AGGREGATES), "version_sum": expected_version_sum(count),
@@ -90,7 +102,7 @@ def drain(sandbox: Sandbox, topology: Topology, model: ReadModel, consumer: Even
     batches = registry.get_sample_value("consumer_batch_seconds_count") or 1.0
     busy = registry.get_sample_value("consumer_batch_seconds_sum") or 0.0
     note = (f"{count / batches:.0f} events/txn, {1000 * busy / batches:.1f} ms/txn, "
-            f"{100 * busy / seconds:.0f}% in txn")
+            f"{100 * busy / seconds:.0f}% in txn; {cpu}")
     return seconds, note
 
 

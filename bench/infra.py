@@ -169,6 +169,12 @@ def amqp_channel(amqp_url: str) -> Iterator[BlockingChannel]:
     try:
         yield connection.channel()
     finally:
+        close_quietly(connection)
+
+
+def close_quietly(connection: pika.BlockingConnection) -> None:
+    """Close ``connection`` if it is open; a failure here must not hide the real error."""
+    with suppress(Exception):
         if connection.is_open:
             connection.close()
 

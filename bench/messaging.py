@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bench import Options, Row
+from bench import BenchError, Options, Row
 from bench.applying import applying_rows
 from bench.infra import Sandbox, amqp_channel
 from bench.lag import lag_rows
-from bench.publishing import publishing_rows
+from bench.publishing import SETTINGS, publishing_rows
 from bench.workload import envelopes
 from strangler_messaging.topology import Topology
 
@@ -29,13 +29,17 @@ class Sizes:
     """How much work each figure gets."""
 
     backlog: int
+    relay_settings: tuple[tuple[int, int], ...]
+    relay_rounds: int
     consumer_events: int
     lag_seconds: float
     pipe_seconds: float
 
 
-FULL = Sizes(backlog=100_000, consumer_events=50_000, lag_seconds=30.0, pipe_seconds=10.0)
-QUICK = Sizes(backlog=10_000, consumer_events=5_000, lag_seconds=5.0, pipe_seconds=2.0)
+FULL = Sizes(backlog=100_000, relay_settings=SETTINGS, relay_rounds=2, consumer_events=50_000,
+             lag_seconds=30.0, pipe_seconds=10.0)
+QUICK = Sizes(backlog=10_000, relay_settings=SETTINGS[:1], relay_rounds=1, consumer_events=3_000,
+              lag_seconds=5.0, pipe_seconds=1.0)
 
 
 def run(options: Options) -> list[Row]:
@@ -44,16 +48,21 @@ def run(options: Options) -> list[Row]:
     with Sandbox() as sandbox:
         topology = Topology(exchange=f"{sandbox.prefix}.events")
         log.info("sandbox %s on %s", sandbox.run_id, sandbox.amqp_url)
+        rows: list[Row] = []
         try:
             messages = envelopes(max(sizes.backlog, sizes.consumer_events))
             size = sum(len(m.body) for m in messages) / len(messages)
-            rows = [Row("message", "envelope size (mean)", size, "bytes",
-                        note="CloudEvents JSON, full product state, traceparent")]
-            rows += publishing_rows(sandbox, topology, messages[: sizes.backlog])
+            rows.append(Row("message", "envelope size (mean)", size, "bytes",
+                            note="CloudEvents JSON, full product state, traceparent"))
+            rows += publishing_rows(sandbox, topology, messages[: sizes.backlog],
+                                    sizes.relay_settings, sizes.relay_rounds)
             rows += applying_rows(sandbox, topology, messages[: sizes.consumer_events])
             rows += lag_rows(sandbox, topology, messages[0], sizes.lag_seconds,
                              sizes.pipe_seconds)
             return rows
+        except BenchError as exc:
+            exc.rows = rows + exc.rows
+            raise
         finally:
             _delete_topology(sandbox, topology)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench import Options, Row
 
-RESULTS_DIR = Path("var/bench")
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "var" / "bench"
 _COLUMNS = ("figure", "case", "value", "unit", "ratio", "baseline", "target", "verdict", "note")
 
 

@@ -160,8 +160,8 @@ class ReadModel:
         """What was applied: inbox outcomes, upserts, products, their versions, mismatches."""
         inbox, view = self.inbox.events, self.view
         with self.engine.connect() as conn:
-            outcomes = dict(conn.execute(select(inbox.c.outcome, func.count())
-                                         .group_by(inbox.c.outcome)).all())
+            outcomes: dict[str, int] = {outcome: int(n) for outcome, n in conn.execute(
+                select(inbox.c.outcome, func.count()).group_by(inbox.c.outcome))}
             applied, products, versions = conn.execute(select(
                 func.coalesce(func.sum(view.c.applied_count), 0), func.count(),
                 func.coalesce(func.sum(view.c.version), 0))).one()
@@ -170,7 +170,7 @@ class ReadModel:
                 sequences, sequences.c.aggregateid == view.c.id)).where(
                 view.c.version != sequences.c.sequence))
         return {"inbox_applied": int(outcomes.get("applied", 0)),
-                "inbox_other": sum(int(v) for k, v in outcomes.items() if k != "applied"),
+                "inbox_other": sum(n for k, n in outcomes.items() if k != "applied"),
                 "upserts": int(applied), "products": int(products), "version_sum": int(versions),
                 "behind": int(behind or 0)}
 

@@ -125,10 +125,15 @@ class _RowLike(types.SimpleNamespace):
         return None
 
 
+def properties_of(message: Envelope) -> pika.BasicProperties:
+    """The AMQP properties the relay sets: persistent, content type, id, type, trace."""
+    return pika.BasicProperties(
+        content_type=CONTENT_TYPE, delivery_mode=2, message_id=message.id, type=message.type,
+        headers={"traceparent": message.traceparent})
+
+
 def publish(channel: BlockingChannel, exchange: str, messages: Sequence[Envelope]) -> None:
     """Publish like the relay (persistent, ``mandatory``, same properties), without confirms."""
     for message in messages:
-        properties = pika.BasicProperties(
-            content_type=CONTENT_TYPE, delivery_mode=2, message_id=message.id,
-            type=message.type, headers={"traceparent": message.traceparent})
-        channel.basic_publish(exchange, message.type, message.body, properties, mandatory=True)
+        channel.basic_publish(exchange, message.type, message.body, properties_of(message),
+                              mandatory=True)

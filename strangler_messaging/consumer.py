@@ -141,7 +141,8 @@ class ConsumerRunner:
             queue = self._topology.queue(self._consumer.name)
             batch: list[_Delivery] = []
             deadline = 0.0
-            for method, properties, body in channel.consume(queue, inactivity_timeout=0.05):
+            wake = min(self._settings.linger, 0.05)  # a lone message must not wait 50 ms
+            for method, properties, body in channel.consume(queue, inactivity_timeout=wake):
                 if method is not None:
                     if not batch:
                         deadline = time.monotonic() + self._settings.linger

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, select, tuple_
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -117,11 +117,18 @@ class Inbox:
     def _sequences(self, session: Session, events: Sequence[CloudEvent]
                    ) -> dict[tuple[str, str], int]:
         table = self._tables.aggregates
-        keys = {(e.aggregatetype, e.subject) for e in events}
-        query = select(table.c.aggregatetype, table.c.aggregateid, table.c.sequence).where(
-            table.c.consumer == self._consumer,
-            tuple_(table.c.aggregatetype, table.c.aggregateid).in_(list(keys)))
-        return {(t, a): s for t, a, s in session.execute(query)}
+        by_type: dict[str, set[str]] = {}
+        for event in events:
+            by_type.setdefault(event.aggregatetype, set()).add(event.subject)
+        known: dict[tuple[str, str], int] = {}
+        # One query per aggregate type with a plain IN: a row-value IN of hundreds of pairs
+        # plans as an OR chain on PostgreSQL (measured ~10x slower at 200 keys).
+        for aggregate_type, ids in by_type.items():
+            query = select(table.c.aggregateid, table.c.sequence).where(
+                table.c.consumer == self._consumer, table.c.aggregatetype == aggregate_type,
+                table.c.aggregateid.in_(sorted(ids)))
+            known.update({(aggregate_type, a): s for a, s in session.execute(query)})
+        return known
 
     def _save_sequences(self, session: Session, fresh: Sequence[CloudEvent]) -> None:
         if not fresh:

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 class RelaySettings:
     """Tuning knobs of a relay; the defaults suit a local PostgreSQL or SQLite."""
 
-    batch_size: int = 500
+    batch_size: int = 1000
     max_in_flight: int = 4
     confirm_timeout: float = 10.0
     idle_poll_min: float = 0.002

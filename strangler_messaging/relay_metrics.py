@@ -16,7 +16,8 @@ class RelayMetrics:
                               "Events nacked, returned or timed out (published again later).",
                               registry=self.registry)
         self.confirm_latency = Histogram(
-            "relay_batch_confirm_seconds", "From first publish to last confirm of a batch.",
+            "relay_batch_confirm_seconds",
+            "From a batch's first publish to its rows marked published (confirms included).",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry)
         self.pending = Gauge("relay_backlog_events", "Unpublished outbox rows.",

@@ -129,7 +129,7 @@ class Pool:
 
     def __init__(self, name: str, host: str, port: int, *, connect_timeout: float = 1.0,
                  response_timeout: float = 30.0, max_idle: int = 64, idle_timeout: float = 1.0,
-                 max_body: int = 16 * 1024 * 1024, max_uses: int = 1000) -> None:
+                 max_body: int = 16 * 1024 * 1024, max_uses: int = 100) -> None:
         self.name, self.host, self.port = name, host, port
         self.connect_timeout, self.response_timeout = connect_timeout, response_timeout
         self._max_idle, self._idle_timeout, self._max_body = max_idle, idle_timeout, max_body
@@ -193,7 +193,7 @@ class Pool:
 
     def _release(self, conn: _Connection) -> None:
         conn.uses += 1
-        # Recycling connections after a while spreads them over a backend's workers again
+        # Recycling connections every 100 requests spreads them over a backend's workers again
         # (a pool can otherwise stick to one of them, as nginx's keepalive_requests prevents).
         if (conn.reusable and conn.transport is not None and len(self._idle) < self._max_idle
                 and conn.uses < self._max_uses):
