@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, MetaData
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -81,3 +81,27 @@ def require_migrated(database: Database, engine: Engine) -> None:
         raise click.ClickException(
             f"database {database.name} is {state}, the code needs {head}: "
             f"run `strangler db upgrade {database.name}`")
+
+
+def run_environment(metadata: MetaData) -> None:
+    """The body of every ``migrations/<name>/env.py``: migrate the connection the caller handed
+    over (tests), or one opened from the configured URL, against ``metadata``."""
+    from alembic import context
+
+    from strangler_messaging.db import make_engine
+
+    def migrate(connection: Connection) -> None:
+        context.configure(connection=connection, target_metadata=metadata,
+                          render_as_batch=connection.dialect.name == "sqlite",
+                          compare_type=True, user_module_prefix="strangler_messaging.")
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        migrate(connection)
+        return
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        migrate(conn)
+    engine.dispose()
