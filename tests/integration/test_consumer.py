@@ -11,7 +11,7 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import select
 
-from strangler_messaging import CloudEvent, IntegrationEvent
+from strangler_messaging import CloudEvent
 from strangler_messaging.consumer import ConsumerRunner, ConsumerSettings, EventConsumer
 from strangler_messaging.consumer_metrics import ConsumerMetrics
 from strangler_messaging.dead_letters import list_dead_letters, replay_dead_letters
@@ -224,7 +224,3 @@ def test_events_commit_with_the_state_change_in_one_transaction(
     assert pipeline.applied() == {}
     with Session(pipeline.target) as session, session.begin():
         assert len(inbox.admit(session, events).fresh) == 3
-
-
-def test_integration_event_sequence_is_what_consumers_compare() -> None:
-    assert IntegrationEvent("t", "a", "1", 7).sequence == 7
