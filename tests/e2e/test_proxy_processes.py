@@ -63,6 +63,7 @@ def test_two_proxy_processes_see_a_change_within_a_second(world, tmp_path: Path)
             time.sleep(0.01)
     engine.dispose()
     assert len(seen) == 2, "an instance never saw the change"
+    print(f"route change seen by both instances after {max(seen.values()):.3f}s")
     assert max(seen.values()) < 1.0, f"slowest instance took {max(seen.values()):.3f}s"
 
 
