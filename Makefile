@@ -35,7 +35,7 @@ test-e2e: $(STAMP)  ## Real processes over real sockets
 lint: $(STAMP)  ## ruff, import-linter (module boundaries), mypy (messaging library, proxy, services)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy strangler_messaging strangler_proxy extracted
+	$(BIN)/mypy strangler_messaging strangler_proxy strangler_http extracted
 
 migrate: $(STAMP)  ## Migrate every database to head
 	$(BIN)/strangler db upgrade all

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from extracted.catalog.queries import ProductQueries
-from extracted.catalog.web import ApiError, json_response, page_payload, page_request
+from strangler_http.web import ApiError, json_response, page_payload, page_request
 
 MAX_QUERY_LENGTH = 100
 

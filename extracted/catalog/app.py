@@ -19,7 +19,7 @@ from extracted.catalog.observability import (
 from extracted.catalog.queries import ProductQueries
 from extracted.catalog.settings import CatalogSettings
 from extracted.catalog.tables import outbox
-from extracted.catalog.web import register_error_handlers
+from strangler_http.web import register_error_handlers
 from strangler_messaging import OutboxStatus, outbox_status
 from strangler_messaging.db import make_engine
 

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
-from extracted.catalog.web import error_response, json_response
+from strangler_http.web import error_response, json_response
 from strangler_messaging import OutboxStatus, TraceContext
 from strangler_messaging.tracing import reset_trace, set_trace
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-PACKAGES = ("legacy_monolith", "strangler_messaging", "strangler_proxy", "strangler_cli")
+PACKAGES = ("legacy_monolith", "strangler_messaging", "strangler_proxy", "strangler_cli",
+            "strangler_http", "extracted")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

@@ -1,9 +1,8 @@
-"""HTTP plumbing: JSON out, pagination, and the one error shape every part of the system uses.
+"""JSON bodies, JSON responses, pagination and the error handlers of every Flask deployable.
 
-Copied from the monolith's ``platform/web.py`` (only the read side: request bodies arrive
-with the write cutover), because a service does not import the monolith. What must not drift
-from the original -- the JSON encoding, the error shape and messages, the query rules -- is
-proved by the API comparison tests, which ask both for the same URLs and compare the bytes.
+Every error leaves as ``{"error": {"code": "...", "message": "..."}}`` (plus ``details`` for
+field errors) with the status that says what went wrong, so a client cannot tell which
+deployable answered.
 """
 
 from __future__ import annotations
@@ -12,12 +11,15 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
+from pydantic import BaseModel, ConfigDict, ValidationError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -34,17 +36,19 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 
 
-class ApiError(Exception):
-    """A failure with its HTTP status, machine-readable code and message for humans."""
+class StrictModel(BaseModel):
+    """Base of request bodies: exact JSON types, no unknown fields."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    """Build the one error shape: ``{"error": {"code": ..., "message": ...}}``."""
-    return json_response({"error": {"code": code, "message": message}}, status)
+def error_response(status: int, code: str, message: str,
+                   details: list[dict[str, str]] | None = None) -> Response:
+    """Build the one error shape."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return json_response({"error": error}, status)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -57,6 +61,39 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat(timespec="milliseconds")
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def parse_body(model: type[ModelT]) -> ModelT:
+    """Parse and validate the JSON request body against ``model``.
+
+    Raises :class:`BadRequest`-style errors handled by :func:`register_error_handlers`.
+    """
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = request.get_data(cache=False)
+    try:
+        doc = json.loads(raw, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "malformed_json", "request body is nested too deeply") from exc
+    if not isinstance(doc, dict):
+        raise ApiError(400, "malformed_json", "request body must be a JSON object")
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(body)",
+             "message": err["msg"].removeprefix("Value error, ")}
+            for err in exc.errors(include_url=False)
+        ]
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
+        raise ApiError(422, "validation_error", f"invalid request body: {summary}",
+                       details) from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +134,22 @@ def page_payload(items: list[Any], page: PageRequest, total: int) -> dict[str, A
     return {"items": items, "page": page.page, "per_page": page.per_page, "total": total}
 
 
+class ApiError(Exception):
+    """An HTTP-level failure raised by the web layer itself (bad JSON, bad query)."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 details: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map every failure to the JSON error shape."""
+    """Map every failure to the JSON error shape (a deployable adds handlers for its own
+    exception types; Flask picks the most specific one)."""
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
