@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from legacy_monolith.catalog.api import create_blueprint as catalog_api
 from legacy_monolith.catalog.facade import CatalogFacade
+from legacy_monolith.catalog.ownership import catalog_write_ownership
 from legacy_monolith.customers.api import create_blueprint as customers_api
 from legacy_monolith.customers.facade import CustomersFacade
 from legacy_monolith.inventory.api import create_blueprint as inventory_api
@@ -35,6 +36,7 @@ from legacy_monolith.platform.settings import Settings
 from legacy_monolith.platform.unit_of_work import UnitOfWorkFactory
 from legacy_monolith.platform.web import register_error_handlers
 from strangler_messaging import OutboxStatus, OutboxWriter, outbox_status
+from strangler_messaging.ownership import WriteOwnership
 
 __all__ = ["Shop", "build_shop", "create_app"]
 
@@ -51,6 +53,7 @@ class Shop:
     inventory: InventoryFacade
     orders: OrdersFacade
     notifications: NotificationsFacade
+    catalog_ownership: WriteOwnership
 
 
 def build_shop(settings: Settings, engine: Engine | None = None) -> Shop:
@@ -59,7 +62,8 @@ def build_shop(settings: Settings, engine: Engine | None = None) -> Shop:
     bus = EventBus()
     writer = OutboxWriter(outbox, source=settings.event_source, origin=settings.service_name)
     uow = UnitOfWorkFactory(engine, writer, bus)
-    catalog_facade = CatalogFacade(uow)
+    catalog_ownership = catalog_write_ownership()
+    catalog_facade = CatalogFacade(uow, catalog_ownership)
     customers_facade = CustomersFacade(uow)
     inventory_facade = InventoryFacade(uow)
     notifications_facade = NotificationsFacade(uow)
@@ -68,7 +72,7 @@ def build_shop(settings: Settings, engine: Engine | None = None) -> Shop:
     orders_facade = OrdersFacade(uow, customers=customers_facade, catalog=catalog_facade,
                                  stock=inventory_facade)
     return Shop(engine, uow, bus, catalog_facade, customers_facade, inventory_facade,
-                orders_facade, notifications_facade)
+                orders_facade, notifications_facade, catalog_ownership)
 
 
 def create_app(settings: Settings | None = None, *, shop: Shop | None = None) -> Flask:

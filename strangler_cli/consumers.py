@@ -27,4 +27,15 @@ def _catalog() -> EventConsumer:
     return catalog_consumer(engine, SchemaRegistry.from_directory(EVENT_SCHEMAS.resolve()))
 
 
-CONSUMERS: dict[str, ConsumerFactory] = {"catalog": _catalog}
+def _monolith() -> EventConsumer:
+    """Reverse sync into the monolith (MONOLITH_DATABASE_URL) once the service owns writes."""
+    from legacy_monolith.catalog.sync import monolith_consumer
+    from legacy_monolith.platform.settings import Settings
+    from strangler_messaging.db import make_engine
+    from strangler_messaging.schemas import SchemaRegistry
+
+    engine = make_engine(Settings.from_env().database_url)
+    return monolith_consumer(engine, SchemaRegistry.from_directory(EVENT_SCHEMAS.resolve()))
+
+
+CONSUMERS: dict[str, ConsumerFactory] = {"catalog": _catalog, "monolith": _monolith}

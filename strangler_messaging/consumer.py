@@ -88,6 +88,9 @@ class EventConsumer:
     settings: ConsumerSettings = field(default_factory=ConsumerSettings)
     batched: frozenset[str] = frozenset()
     """Event types whose handler is a :data:`BatchHandler`."""
+    own_origin: str | None = None
+    """Events whose ``origin`` is this are this side's own writes coming back (two-way sync):
+    acknowledged, never applied. With the per-aggregate sequence check this stops echo loops."""
 
     @property
     def spec(self) -> ConsumerSpec:
@@ -194,7 +197,11 @@ class ConsumerRunner:
         return True
 
     def _apply(self, deliveries: Sequence[_Delivery]) -> None:
-        events = [d.event for d in deliveries if d.event is not None]
+        own = self._consumer.own_origin
+        events = [d.event for d in deliveries
+                  if d.event is not None and (own is None or d.event.origin != own)]
+        if not events:
+            return
         started = time.perf_counter()
         with self._sessions() as session, session.begin():
             admission = self._inbox.admit(session, events)

@@ -1,7 +1,8 @@
 """The composition root of the catalog service: settings in, a wired Flask application out.
 
 Nothing here runs at import. :func:`create_app` builds the engine, the queries and the
-blueprints; tests call it with their own :class:`CatalogSettings` (and may hand in an engine).
+blueprints (reads, and the writes fenced by write ownership); tests call it with their own
+:class:`CatalogSettings` (and may hand in an engine).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from flask import Flask
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from extracted.catalog.api import create_blueprint
+from extracted.catalog.api import create_blueprint, register_catalog_errors
 from extracted.catalog.observability import (
     CatalogCollector,
     health_blueprint,
@@ -19,6 +20,7 @@ from extracted.catalog.observability import (
 from extracted.catalog.queries import ProductQueries
 from extracted.catalog.settings import CatalogSettings
 from extracted.catalog.tables import outbox
+from extracted.catalog.writes import ProductWrites
 from strangler_http.web import register_error_handlers
 from strangler_messaging import OutboxStatus, outbox_status
 from strangler_messaging.db import make_engine
@@ -39,8 +41,10 @@ def create_app(settings: CatalogSettings | None = None, *, engine: Engine | None
     registry.register(CatalogCollector(lambda: _read_outbox(engine)))
     install_request_context(app, registry)
     register_error_handlers(app)
+    register_catalog_errors(app)
     app.register_blueprint(health_blueprint(engine, registry))
-    app.register_blueprint(create_blueprint(ProductQueries(engine)))
+    app.register_blueprint(create_blueprint(
+        ProductQueries(engine), ProductWrites(engine, source=settings.event_source)))
     return app
 
 

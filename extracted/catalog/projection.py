@@ -1,9 +1,11 @@
-"""The read copy: applies the monolith's ``catalog.product.*`` events to ``catalog_products``.
+"""The copy: applies the monolith's ``catalog.product.*`` events to ``catalog_products``.
 
 Created, updated and snapshot events carry a product's full state and upsert it at
 ``version = aggregatesequence``; a deleted event removes the row. The consumer runtime calls
 these handlers inside its transaction, after the inbox has dropped duplicates and events older
-than what the copy holds, so a handler only ever moves a product forward.
+than what the copy holds, so a handler only ever moves a product forward. Once the service owns
+the writes, its own events come back on the same routing keys: the consumer skips them by
+``origin`` (they are already applied).
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from extracted.catalog.events import (
+    PRODUCT_CREATED,
+    PRODUCT_DELETED,
+    PRODUCT_SNAPSHOT,
+    PRODUCT_UPDATED,
+)
 from extracted.catalog.models import row_from_state
 from extracted.catalog.tables import inbox, products
 from strangler_messaging import CloudEvent
@@ -19,10 +27,7 @@ from strangler_messaging.consumer import EventConsumer, Handler
 from strangler_messaging.schemas import SchemaRegistry
 
 CONSUMER = "catalog"
-PRODUCT_CREATED = "catalog.product.created.v1"
-PRODUCT_UPDATED = "catalog.product.updated.v1"
-PRODUCT_DELETED = "catalog.product.deleted.v1"
-PRODUCT_SNAPSHOT = "catalog.product.snapshot.v1"
+ORIGIN = "catalog"
 
 
 def upsert_product(session: Session, event: CloudEvent) -> None:
@@ -31,7 +36,11 @@ def upsert_product(session: Session, event: CloudEvent) -> None:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(products).values(**row)
     changed = {name: insert.excluded[name] for name in row if name != "id"}
-    session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=changed))
+    # The inbox already drops older events; the guard keeps a copy from ever moving backwards
+    # even when the inbox has not seen the version the row holds (the service's own writes).
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["id"], set_=changed,
+        where=products.c.version <= insert.excluded.version))
 
 
 def remove_product(session: Session, event: CloudEvent) -> None:
@@ -49,4 +58,4 @@ HANDLERS: dict[str, Handler] = {
 
 def catalog_consumer(engine: Engine, schemas: SchemaRegistry | None = None) -> EventConsumer:
     """The ``catalog`` consumer: keeps this service's copy from the product events."""
-    return EventConsumer(CONSUMER, HANDLERS, engine, inbox, schemas=schemas)
+    return EventConsumer(CONSUMER, HANDLERS, engine, inbox, schemas=schemas, own_origin=ORIGIN)

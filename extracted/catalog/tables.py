@@ -1,9 +1,10 @@
-"""The catalog service's schema: its products, the inbox it consumes through, its outbox.
+"""The catalog service's schema: products, the inbox it consumes through, its outbox, and
+the write-ownership row that fences its writes.
 
 ``catalog_products`` has exactly the monolith's columns, ``version`` included: the copy keeps
-each product at the version the monolith's events carried, which is what the inbox's sequence
-check and reconcile compare. The outbox is empty until the write cutover, when the service
-starts publishing its own writes back to the monolith (reverse sync).
+each product at the version the events carried, which is what the inbox's sequence check and
+reconcile compare. The outbox stays empty until the write cutover, when the service starts
+publishing its own writes back to the monolith (reverse sync).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, T
 
 from strangler_messaging import UtcDateTime, define_outbox_table
 from strangler_messaging.inbox import define_inbox_tables
+from strangler_messaging.ownership import define_ownership_table
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,5 +41,6 @@ products = Table(
 
 inbox = define_inbox_tables(metadata)
 outbox = define_outbox_table(metadata)
+ownership = define_ownership_table(metadata)
 
-__all__ = ["inbox", "metadata", "outbox", "products"]
+__all__ = ["inbox", "metadata", "outbox", "ownership", "products"]

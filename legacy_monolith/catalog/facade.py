@@ -11,19 +11,26 @@ from typing import Any
 
 from legacy_monolith.catalog import events
 from legacy_monolith.catalog.models import MUTABLE_FIELDS, Product
+from legacy_monolith.catalog.ownership import catalog_write_ownership
 from legacy_monolith.catalog.repository import ProductRepository
 from legacy_monolith.platform.errors import Conflict, NotFound
 from legacy_monolith.platform.unit_of_work import UnitOfWorkFactory
+from strangler_messaging.ownership import WriteOwnership
 from strangler_messaging.sqltypes import utc_now
 
 ProductData = dict[str, Any]
 
 
 class CatalogFacade:
-    """Create, change, delete and find products."""
+    """Create, change, delete and find products.
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    Writes first check that the monolith owns the catalog's writes
+    (:class:`~strangler_messaging.ownership.NotWriteOwner` otherwise, nothing changed).
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, ownership: WriteOwnership | None = None) -> None:
         self._uow = uow
+        self._ownership = ownership or catalog_write_ownership()
 
     def list_products(self, *, name_contains: str | None, offset: int, limit: int
                       ) -> tuple[list[ProductData], int]:
@@ -46,6 +53,7 @@ class CatalogFacade:
     def create_product(self, fields: Mapping[str, Any]) -> ProductData:
         """Add a product; :class:`Conflict` (``sku_taken``) if its SKU is in use."""
         with self._uow() as uow:
+            self._ownership.guard(uow.session)
             repo = ProductRepository(uow.session)
             _ensure_sku_free(repo, fields["sku"])
             product = Product.create(**{k: fields[k] for k in MUTABLE_FIELDS})
@@ -57,6 +65,7 @@ class CatalogFacade:
     def update_product(self, product_id: str, changes: Mapping[str, Any]) -> ProductData:
         """Change some or all fields; publishes an update only if something changed."""
         with self._uow() as uow:
+            self._ownership.guard(uow.session)
             repo = ProductRepository(uow.session)
             product = _found(repo.get(product_id, for_update=True), product_id)
             if "sku" in changes and changes["sku"] != product.sku:
@@ -70,6 +79,7 @@ class CatalogFacade:
     def delete_product(self, product_id: str) -> None:
         """Remove a product; orders keep their own copy of what they bought."""
         with self._uow() as uow:
+            self._ownership.guard(uow.session)
             repo = ProductRepository(uow.session)
             product = _found(repo.get(product_id, for_update=True), product_id)
             event = events.product_deleted(product, utc_now().isoformat(timespec="milliseconds"))

@@ -13,6 +13,8 @@ from sqlalchemy.orm import DeclarativeBase
 from strangler_messaging import define_outbox_table
 from strangler_messaging.backfill import define_backfill_table
 from strangler_messaging.db import READ_ONLY, make_engine
+from strangler_messaging.inbox import define_inbox_tables
+from strangler_messaging.ownership import define_ownership_table
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -25,8 +27,11 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 outbox = define_outbox_table(metadata)
 backfill_progress = define_backfill_table(metadata)
+inbox = define_inbox_tables(metadata)  # reverse sync: events of extracted services
+write_ownership = define_ownership_table(metadata)
 
-__all__ = ["READ_ONLY", "Base", "backfill_progress", "make_engine", "metadata", "outbox"]
+__all__ = ["READ_ONLY", "Base", "backfill_progress", "inbox", "make_engine", "metadata",
+           "outbox", "write_ownership"]
 
 
 class Base(DeclarativeBase):

@@ -23,6 +23,7 @@ from strangler_http.web import (
     page_request,
     parse_body,
 )
+from strangler_messaging.ownership import NotWriteOwner
 
 __all__ = ["ApiError", "PageRequest", "StrictModel", "error_response", "json_response",
            "page_payload", "page_request", "parse_body", "register_error_handlers"]
@@ -46,3 +47,11 @@ def register_error_handlers(app: Flask) -> None:
     def _integrity_error(exc: IntegrityError) -> Response:
         log.warning("constraint violated: %s", exc.orig)
         return error_response(409, "conflict", "the change conflicts with existing data")
+
+    @app.errorhandler(NotWriteOwner)
+    def _not_write_owner(exc: NotWriteOwner) -> Response:
+        # Only a request the proxy routed before it learnt of a hand-over lands here.
+        log.warning("write refused: %s", exc)
+        response = error_response(503, "not_write_owner", str(exc))
+        response.headers["Retry-After"] = "1"
+        return response

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from extracted.catalog.app import create_app
 from extracted.catalog.settings import CatalogSettings
-from extracted.catalog.tables import products
+from extracted.catalog.tables import outbox, products
 from legacy_monolith.app import Shop
 from strangler_messaging.db import make_engine
 from tests.conftest import outbox_events
@@ -100,9 +100,16 @@ def test_replaying_the_events_changes_nothing(
     assert service.get("/api/products").data == client.get("/api/products").data
 
 
-def test_writes_are_not_served_yet(service: FlaskClient) -> None:
-    assert service.post("/api/products", json={}).status_code == 405
-    assert service.delete("/api/products/some-id").status_code == 405
+def test_writes_are_refused_until_the_service_owns_them(service: FlaskClient,
+                                                        catalog_engine: Engine) -> None:
+    body = {"sku": "EARLY-1", "name": "Too early", "price_cents": 100, "currency": "EUR"}
+    refused = service.post("/api/products", json=body)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    assert refused.json["error"]["code"] == "not_write_owner"
+    assert service.delete("/api/products/some-id").json["error"]["code"] == "not_write_owner"
+    with catalog_engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(products)) == 0
+        assert conn.scalar(select(func.count()).select_from(outbox)) == 0
     assert service.get("/api/products/some-id").json == {"error": {
         "code": "product_not_found", "message": "product some-id does not exist"}}
 
