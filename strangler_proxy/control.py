@@ -19,7 +19,7 @@ from strangler_proxy.routes import Route, RouteError
 from strangler_proxy.store import AuditEntry, Change, RouteStore
 
 ROUTE_FIELDS = frozenset({"id", "methods", "path", "mode", "service", "percent_bps",
-                          "sticky_key", "fallback", "shadow", "hash_version"})
+                          "sticky_key", "fallback", "shadow", "hash_version", "paused"})
 _SHADOW_FIELDS = {"ignore_paths": list, "compare_headers": list, "include_unsafe": bool,
                   "noise_cancellation": bool}
 _STRING_FIELDS = ("path", "mode", "sticky_key", "fallback")
@@ -219,6 +219,8 @@ def parse_route(doc: Mapping[str, Any]) -> Route:
     for field in ("percent_bps", "hash_version"):
         if field in doc and (not isinstance(doc[field], int) or isinstance(doc[field], bool)):
             raise RouteError(f"{name}: {field} must be an integer")
+    if "paused" in doc and not isinstance(doc["paused"], bool):
+        raise RouteError(f"{name}: paused must be true or false")
     shadow = doc.get("shadow")
     if shadow is not None:
         if not isinstance(shadow, Mapping):

@@ -4,6 +4,10 @@ Modes: ``legacy`` (monolith only), ``shadow`` (monolith answers; the service get
 the response path and the two answers are compared), ``canary`` (a sticky share of callers to
 the service), ``extracted`` (service only). Unmatched requests go to the monolith.
 
+A paused route holds its requests (nothing is forwarded) until it is unpaused, then routes
+them by the table of that moment; after the hold timeout they get 503 ``route_paused``. The
+write cutover pauses the write routes while it moves ownership, so writes wait, never fail.
+
 Fallback to the monolith (route policy ``safe``): a safe method after any service failure, an
 unsafe one only when the service could not even be connected to (nothing was sent). A request
 that reached the service is never replayed elsewhere. Policy ``never`` (write-owning routes)
@@ -55,7 +59,7 @@ class Dispatcher:
     def __init__(self, holder: TableHolder, pools: Mapping[str, Pool],
                  breakers: Mapping[str, CircuitBreaker], metrics: ProxyMetrics, *,
                  tester_token: str | None = None, on_mismatch: MismatchSink | None = None,
-                 max_shadow_in_flight: int = 64) -> None:
+                 max_shadow_in_flight: int = 64, hold_timeout: float = 10.0) -> None:
         self._holder = holder
         self._pools = pools
         self._breakers = breakers
@@ -64,13 +68,19 @@ class Dispatcher:
         self._on_mismatch = on_mismatch
         self._shadow_slots = max_shadow_in_flight
         self._shadow_tasks: set[asyncio.Task[None]] = set()
+        self._hold_timeout = hold_timeout
 
     async def handle(self, request: Request) -> Response:
         """Answer one request (never raises)."""
         started = time.perf_counter()
         request_id, trace, override, upstream_headers = self._prepare(request)
         route = self._holder.table.match(request.method, request.path)
-        backend, response = await self._route(route, request, upstream_headers, override)
+        if route is not None and route.paused and override is None:
+            route = await self._held(route, request)
+        if route is not None and route.paused:
+            backend, response = "proxy", _paused(route)
+        else:
+            backend, response = await self._route(route, request, upstream_headers, override)
         headers = [(n, v) for n, v in end_to_end(response.headers)
                    if not n.lower().startswith(b"x-strangler-") and n.lower() != b"x-request-id"]
         if request.method == "HEAD":
@@ -103,6 +113,17 @@ class Dispatcher:
         if route.mode is Mode.CANARY and not self._in_canary(route, request):
             return LEGACY_BACKEND, await self._send(LEGACY_BACKEND, request, headers)
         return await self._via_service(route, request, headers)
+
+    async def _held(self, route: Route, request: Request) -> Route | None:
+        """Wait until the request's route is no longer paused; the route it has then."""
+        self._metrics.held.labels(route.id).inc()
+        deadline = time.monotonic() + self._hold_timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            current = self._holder.table.match(request.method, request.path)
+            if current is None or not current.paused:
+                return current
+        return self._holder.table.match(request.method, request.path)
 
     def _in_canary(self, route: Route, request: Request) -> bool:
         kind, _, name = route.sticky_key.partition(":")
@@ -250,6 +271,13 @@ def _cookie(headers: HeaderList, name: bytes) -> str | None:
                 if key == name:
                     return value.decode("latin-1")
     return None
+
+
+def _paused(route: Route) -> Response:
+    response = error_response(503, "route_paused",
+                              f"route {route.id} is paused (a write cutover is in progress)")
+    response.headers.append((b"Retry-After", b"1"))
+    return response
 
 
 def _upstream_failure(exc: UpstreamError) -> Response:

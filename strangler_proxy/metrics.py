@@ -32,5 +32,7 @@ class ProxyMetrics:
                                   multiprocess_mode="livemax")
         self.shadow = Counter("proxy_shadow_comparisons", "Shadowed requests by outcome.",
                               ["route", "result"], registry=r)
+        self.held = Counter("proxy_held_requests", "Requests held because their route was "
+                            "paused (write cutover).", ["route"], registry=r)
         self.table_version = Gauge("proxy_route_table_version", "Route table version loaded.",
                                    registry=r, multiprocess_mode="livemin")

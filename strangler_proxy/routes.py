@@ -74,6 +74,10 @@ class Route:
     fallback: Fallback = Fallback.SAFE
     shadow: ShadowOptions = field(default_factory=ShadowOptions)
     hash_version: int = HASH_VERSION
+    paused: bool = False
+    """Hold matching requests (do not forward them) until the route is unpaused: the window
+    in which a write cutover fences one side and drains the sync. Held requests wait up to the
+    data plane's hold timeout, then get 503 ``route_paused``."""
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -95,6 +99,7 @@ class Route:
                        "include_unsafe": self.shadow.include_unsafe,
                        "noise_cancellation": self.shadow.noise_cancellation},
             "hash_version": self.hash_version,
+            "paused": self.paused,
         }
 
     @classmethod
@@ -118,6 +123,7 @@ class Route:
                     include_unsafe=bool(shadow.get("include_unsafe", False)),
                     noise_cancellation=bool(shadow.get("noise_cancellation", False))),
                 hash_version=int(doc.get("hash_version", HASH_VERSION)),
+                paused=bool(doc.get("paused", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RouteError(f"malformed route {doc.get('id', '?')!r}: {exc}") from exc

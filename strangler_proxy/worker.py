@@ -47,6 +47,7 @@ class DataPlaneSettings:
     connect_timeout: float = 1.0
     response_timeout: float = 30.0
     reload_every: float = 0.25
+    hold_timeout: float = 10.0
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     @classmethod
@@ -74,7 +75,8 @@ class DataPlane:
         self.holder = TableHolder(RouteTable([], settings.backends))
         self.dispatcher = Dispatcher(self.holder, self.pools, self.breakers, self.metrics,
                                      tester_token=settings.tester_token,
-                                     on_mismatch=self._mismatch)
+                                     on_mismatch=self._mismatch,
+                                     hold_timeout=settings.hold_timeout)
         self._in_flight = 0
         self._background: set[asyncio.Future[None]] = set()
 
