@@ -1,8 +1,10 @@
 """Bounded contexts the operations commands know: where their state lives on each side.
 
 ``strangler backfill <context>`` emits the source side's state as snapshot events;
-``strangler reconcile <context>`` compares source and target and can repair the drift.
-A context gets its target when the service that holds its copy is deployed.
+``strangler reconcile <context>`` compares source and target and can repair the drift;
+``strangler ownership move <context>`` moves its writes between the sides. A context gets its
+target when the service that holds its copy is deployed, and its write routes when that service
+can take the writes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from strangler_messaging.backfill import SnapshotSource
+from strangler_messaging.ownership import WriteOwnership
 from strangler_messaging.reconcile import StateReader
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRoute:
+    """A proxy route that carries the context's writes (it follows the write owner)."""
+
+    id: str
+    methods: tuple[str, ...]
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +40,26 @@ class Context:
     source_states: Callable[[Engine], StateReader]
     target_database: str | None = None
     target_states: Callable[[Engine], StateReader] | None = None
+    write_routes: tuple[WriteRoute, ...] = ()
+    source_ownership: Callable[[], WriteOwnership] | None = None
+    target_ownership: Callable[[], WriteOwnership] | None = None
+    """Each side's view of the write-ownership row, in that side's database. The proxy
+    backend names of the sides are the database names."""
 
 
 def _catalog() -> Context:
     from extracted.catalog.states import ProductCopyStates
+    from extracted.catalog.writes import write_ownership
+    from legacy_monolith.catalog.ownership import catalog_write_ownership
     from legacy_monolith.catalog.snapshots import ProductSnapshots, ProductStates
 
-    return Context("catalog", "monolith", "/shop/monolith", "monolith", ProductSnapshots,
-                   ProductStates, target_database="catalog", target_states=ProductCopyStates)
+    return Context(
+        "catalog", "monolith", "/shop/monolith", "monolith", ProductSnapshots, ProductStates,
+        target_database="catalog", target_states=ProductCopyStates,
+        write_routes=(WriteRoute("products-create", ("POST",), "/api/products"),
+                      WriteRoute("products-write", ("DELETE", "PATCH", "PUT"),
+                                 "/api/products/{id}")),
+        source_ownership=catalog_write_ownership, target_ownership=write_ownership)
 
 
 CONTEXTS: dict[str, Callable[[], Context]] = {"catalog": _catalog}

@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from strangler_cli import db, demo, dlq, outbox, routes, run, seed, services, sync
+from strangler_cli import db, demo, dlq, outbox, ownership, routes, run, seed, services, sync
 from strangler_messaging.tracing import TraceLogFilter
 
 
@@ -34,6 +34,7 @@ cli.add_command(demo.demo)
 cli.add_command(dlq.dlq)
 cli.add_command(sync.backfill)
 cli.add_command(sync.reconcile)
+cli.add_command(ownership.ownership)
 cli.add_command(routes.routes)
 cli.add_command(services.services)
 cli.add_command(services.status)
