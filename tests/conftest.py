@@ -10,7 +10,8 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pika
@@ -70,6 +71,13 @@ def postgres_database(postgres_admin: Engine) -> Iterator[str]:
 def fresh_postgres_url(postgres_admin: Engine) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test (migration tests need their own)."""
     yield from _temporary_database(postgres_admin)
+
+
+@pytest.fixture
+def fresh_postgres_urls(postgres_admin: Engine) -> Iterator[Callable[[], str]]:
+    """Makes as many fresh PostgreSQL databases as a test needs (one per deployable)."""
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(contextmanager(_temporary_database)(postgres_admin))
 
 
 def _temporary_database(admin: Engine) -> Iterator[str]:
@@ -181,4 +189,7 @@ def amqp_channel(amqp_url: str) -> Iterator[BlockingChannel]:
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     yield connection.channel()
     if connection.is_open:
-        connection.close()
+        try:
+            connection.close()
+        except pika.exceptions.AMQPError:  # the broker dropped an idle test connection
+            pass
