@@ -7,9 +7,6 @@ both: status and body must be byte for byte the same, on SQLite and on PostgreSQ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
@@ -18,23 +15,11 @@ from extracted.catalog.app import create_app
 from extracted.catalog.settings import CatalogSettings
 from extracted.catalog.tables import outbox, products
 from legacy_monolith.app import Shop
-from strangler_messaging.db import make_engine
 from tests.conftest import outbox_events
-from tests.support.catalog_copy import apply_events, migrated_catalog_url
+from tests.support.catalog_copy import apply_events
 
 NAMES = ["Blue Mug", "Red Mug", "Teapot", "Tea Towel 100% cotton", "Green_Mug", "Spoon",
          "Saucer", "mug tree"]
-
-
-@pytest.fixture
-def catalog_engine(request: pytest.FixtureRequest, shop_database_url: str,
-                   tmp_path: Path) -> Iterator[Engine]:
-    """The service's database on the same kind of database as the monolith's."""
-    kind = "sqlite" if shop_database_url.startswith("sqlite") else "postgresql"
-    for url in migrated_catalog_url(request, kind, tmp_path):
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture

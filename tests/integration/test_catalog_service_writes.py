@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,25 +28,14 @@ from legacy_monolith.catalog.sync import CONSUMER, HANDLERS
 from legacy_monolith.platform.database import inbox
 from legacy_monolith.schema import outbox as monolith_outbox
 from strangler_messaging import CloudEvent
-from strangler_messaging.db import make_engine
 from strangler_messaging.inbox import Inbox
 from strangler_messaging.outbox import row_to_event
 from strangler_messaging.reconcile import compare
-from tests.support.catalog_copy import apply_events, migrated_catalog_url
+from tests.support.catalog_copy import apply_events
 from tests.support.contracts import event_validator
 
 VOLATILE = ("id", "created_at", "updated_at")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@pytest.fixture
-def catalog_engine(request: pytest.FixtureRequest, shop_database_url: str,
-                   tmp_path: Path) -> Iterator[Engine]:
-    kind = "sqlite" if shop_database_url.startswith("sqlite") else "postgresql"
-    for url in migrated_catalog_url(request, kind, tmp_path):
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture

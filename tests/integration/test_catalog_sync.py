@@ -8,11 +8,8 @@ finds the drift a damaged copy has, and its repair removes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import Engine, delete, select, update
 
@@ -29,25 +26,13 @@ from strangler_cli.consumers import EVENT_SCHEMAS
 from strangler_messaging import OutboxWriter, uuid7
 from strangler_messaging.backfill import Backfill
 from strangler_messaging.consumer import ConsumerRunner
-from strangler_messaging.db import make_engine
 from strangler_messaging.reconcile import Drift, compare, repair
 from strangler_messaging.relay import Relay, RelaySettings
 from strangler_messaging.schemas import SchemaRegistry
 from strangler_messaging.topology import Topology
-from tests.support.catalog_copy import migrated_catalog_url
 from tests.support.waiting import in_thread, wait_until
 
 BEFORE, LIVE = 40, 6
-
-
-@pytest.fixture
-def catalog_engine(request: pytest.FixtureRequest, shop_database_url: str,
-                   tmp_path: Path) -> Iterator[Engine]:
-    kind = "sqlite" if shop_database_url.startswith("sqlite") else "postgresql"
-    for url in migrated_catalog_url(request, kind, tmp_path):
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
 
 
 def _create(shop: Shop, n: int) -> str:

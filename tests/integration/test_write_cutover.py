@@ -37,20 +37,9 @@ from strangler_messaging.topology import Topology
 from strangler_proxy.control import GateRefused, RouteControl
 from strangler_proxy.gate import VerificationStore
 from strangler_proxy.store import RouteStore
-from tests.support.catalog_copy import migrated_catalog_url
 from tests.support.waiting import in_thread, wait_until
 
 FIELDS = {"description": "", "currency": "EUR", "active": True}
-
-
-@pytest.fixture
-def catalog_engine(request: pytest.FixtureRequest, shop_database_url: str,
-                   tmp_path: Path) -> Iterator[Engine]:
-    kind = "sqlite" if shop_database_url.startswith("sqlite") else "postgresql"
-    for url in migrated_catalog_url(request, kind, tmp_path):
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture
