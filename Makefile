@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-unit test-integration test-e2e lint demo bench migrate seed run clean
+.PHONY: help venv test test-unit test-integration test-e2e lint contracts demo bench migrate seed run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,7 +35,12 @@ test-e2e: $(STAMP)  ## Real processes over real sockets
 lint: $(STAMP)  ## ruff, import-linter (module boundaries), mypy (messaging library, proxy, services)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy strangler_messaging strangler_proxy strangler_http extracted
+	$(BIN)/mypy strangler_messaging strangler_proxy strangler_http extracted storefront strangler_contracts
+
+contracts: $(STAMP)  ## Regenerate the consumer pacts, verify them against every backend, record for the gate
+	STRANGLER_UPDATE_PACTS=1 $(PYTEST) -q $(wildcard tests/contracts/test_*consume*.py)
+	$(BIN)/strangler db upgrade proxy
+	$(BIN)/strangler contracts verify
 
 migrate: $(STAMP)  ## Migrate every database to head
 	$(BIN)/strangler db upgrade all

@@ -7,6 +7,7 @@ import logging
 import click
 
 from strangler_cli import db, demo, dlq, outbox, ownership, routes, run, seed, services, sync
+from strangler_cli.contracts import contracts
 from strangler_messaging.tracing import TraceLogFilter
 
 
@@ -38,3 +39,4 @@ cli.add_command(ownership.ownership)
 cli.add_command(routes.routes)
 cli.add_command(services.services)
 cli.add_command(services.status)
+cli.add_command(contracts)

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import pika
@@ -189,7 +189,5 @@ def amqp_channel(amqp_url: str) -> Iterator[BlockingChannel]:
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     yield connection.channel()
     if connection.is_open:
-        try:
+        with suppress(pika.exceptions.AMQPError):  # the broker dropped an idle connection
             connection.close()
-        except pika.exceptions.AMQPError:  # the broker dropped an idle test connection
-            pass
