@@ -36,6 +36,10 @@ class Limits:
     idle_timeout: float = 75.0
 
 
+LINGER_SECONDS = 2.0
+"""How long a refused connection goes on draining the client's bytes before it closes."""
+
+
 class _Refused(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.status)
@@ -186,12 +190,25 @@ class ClientConnection(asyncio.Protocol):
         self._arm(self._limits.idle_timeout)
 
     def _refuse(self, response: Response) -> None:
-        """Answer a request that cannot be parsed or accepted, then close (framing is lost)."""
+        """Answer a request that cannot be parsed or accepted, then close (framing is lost).
+
+        The close lingers: our side is shut after the response, and what the client still
+        sends is read and dropped for a moment. Closing with unread data makes the kernel send
+        a reset, which can destroy the response before a client that is still sending a
+        refused body reads it.
+        """
         self._closing = True
         self._queue.clear()
-        if self._transport is not None:
-            self._transport.write(response.encode([], keep_alive=False))
-        self._close()
+        if self._transport is None:
+            return
+        self._transport.write(response.encode([], keep_alive=False))
+        if not self._transport.can_write_eof():
+            self._close()
+            return
+        self._transport.write_eof()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self._close)
 
     def _arm(self, timeout: float | None) -> None:
         if self._timer is not None:
