@@ -12,15 +12,15 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from extracted.catalog.api import create_blueprint, register_catalog_errors
-from extracted.catalog.observability import (
-    CatalogCollector,
-    health_blueprint,
-    install_request_context,
-)
 from extracted.catalog.queries import ProductQueries
 from extracted.catalog.settings import CatalogSettings
 from extracted.catalog.tables import outbox
 from extracted.catalog.writes import ProductWrites
+from strangler_http.observability import (
+    OutboxCollector,
+    health_blueprint,
+    install_request_context,
+)
 from strangler_http.web import register_error_handlers
 from strangler_messaging import OutboxStatus, outbox_status
 from strangler_messaging.db import make_engine
@@ -38,8 +38,8 @@ def create_app(settings: CatalogSettings | None = None, *, engine: Engine | None
     app.extensions["catalog_engine"] = engine
 
     registry = CollectorRegistry()
-    registry.register(CatalogCollector(lambda: _read_outbox(engine)))
-    install_request_context(app, registry)
+    registry.register(OutboxCollector("catalog", lambda: _read_outbox(engine)))
+    install_request_context(app, registry, "catalog")
     register_error_handlers(app)
     register_catalog_errors(app)
     app.register_blueprint(health_blueprint(engine, registry))

@@ -1,7 +1,8 @@
-"""Request identity, trace context, health endpoints and Prometheus metrics of the service.
+"""Request identity, trace context, health endpoints and Prometheus metrics of a service.
 
 The same behaviour as the monolith's (``X-Request-ID`` kept or generated, ``traceparent``
-continued and echoed), with the service's own metric names.
+continued and echoed); each service names its metrics with its own prefix
+(``catalog_http_requests_total``).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
-def install_request_context(app: Flask, registry: CollectorRegistry) -> None:
+def install_request_context(app: Flask, registry: CollectorRegistry, prefix: str) -> None:
     """Give every request an id and a trace span, echo both, and record its metrics."""
-    requests = Counter("catalog_http_requests_total", "HTTP requests handled.",
+    requests = Counter(f"{prefix}_http_requests_total", "HTTP requests handled.",
                        ["method", "route", "status"], registry=registry)
-    latency = Histogram("catalog_http_request_duration_seconds", "Time to handle a request.",
+    latency = Histogram(f"{prefix}_http_request_duration_seconds", "Time to handle a request.",
                         ["method", "route"], buckets=_LATENCY_BUCKETS, registry=registry)
 
     @app.before_request
@@ -60,21 +61,23 @@ def install_request_context(app: Flask, registry: CollectorRegistry) -> None:
             reset_trace(token)
 
 
-class CatalogCollector(Collector):
+class OutboxCollector(Collector):
     """Reads whether the database answers and the outbox backlog at scrape time."""
 
-    def __init__(self, read_status: Callable[[], OutboxStatus]) -> None:
+    def __init__(self, prefix: str, read_status: Callable[[], OutboxStatus]) -> None:
+        self._prefix = prefix
         self._read_status = read_status
 
     def collect(self) -> Iterator[Metric]:
+        up = f"{self._prefix}_database_up"
         try:
             status = self._read_status()
         except Exception:
             # /metrics must keep answering while the database is down: that is when it matters.
-            yield GaugeMetricFamily("catalog_database_up", "Whether the database answered.", 0)
+            yield GaugeMetricFamily(up, "Whether the database answered.", 0)
             return
-        yield GaugeMetricFamily("catalog_database_up", "Whether the database answered.", 1)
-        yield GaugeMetricFamily("catalog_outbox_pending_events",
+        yield GaugeMetricFamily(up, "Whether the database answered.", 1)
+        yield GaugeMetricFamily(f"{self._prefix}_outbox_pending_events",
                                 "Outbox rows not yet confirmed by the broker.", status.pending)
 
 
