@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import click
+from alembic import command
 
-from strangler_cli.databases import DATABASES, Database, downgrade, upgrade
+from strangler_cli.databases import DATABASES, Database, alembic_config, downgrade, upgrade
 
 
 def _selected(name: str) -> list[Database]:
@@ -40,3 +41,19 @@ def db_downgrade(name: str, revision: str) -> None:
     for database in _selected(name):
         downgrade(database, database.url(), revision)
         click.echo(f"{database.name}: at {revision}")
+
+
+@db.command("revision")
+@click.argument("name")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.option("--rev-id", help="The revision id (default: the next number, 0003 after 0002).")
+def db_revision(name: str, message: str, rev_id: str | None) -> None:
+    """Autogenerate a revision of NAME from its metadata (against its database at head)."""
+    (database,) = _selected(name)
+    config = alembic_config(database, database.url())
+    existing = sorted(p.name[:4] for p in (database.script_location / "versions").glob("*.py")
+                      if p.name[:4].isdigit())
+    rev_id = rev_id or f"{int(existing[-1]) + 1 if existing else 1:04d}"
+    upgrade(database, database.url())
+    command.revision(config, message, autogenerate=True, rev_id=rev_id)
+    click.echo(f"{database.name}: wrote revision {rev_id}; review it before committing")
