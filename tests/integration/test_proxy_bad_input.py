@@ -53,6 +53,8 @@ def exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes, bool]:
                 closed = sock.recv(1) == b""
             except TimeoutError:
                 closed = False
+            except ConnectionResetError:  # closed too; the response was read in full before
+                closed = True
         return int(lines[0].split()[1]), headers, body, closed
 
 
