@@ -23,6 +23,9 @@ from legacy_monolith.inventory.facade import InventoryFacade
 from legacy_monolith.notifications.api import create_blueprint as notifications_api
 from legacy_monolith.notifications.events import SUBSCRIBED
 from legacy_monolith.notifications.facade import NotificationsFacade
+from legacy_monolith.notifications.ownership import (
+    notifications_ownership as notifications_ownership_row,
+)
 from legacy_monolith.orders.api import create_blueprint as orders_api
 from legacy_monolith.orders.facade import OrdersFacade
 from legacy_monolith.platform.database import make_engine, outbox
@@ -54,6 +57,7 @@ class Shop:
     orders: OrdersFacade
     notifications: NotificationsFacade
     catalog_ownership: WriteOwnership
+    notifications_ownership: WriteOwnership
 
 
 def build_shop(settings: Settings, engine: Engine | None = None) -> Shop:
@@ -66,13 +70,14 @@ def build_shop(settings: Settings, engine: Engine | None = None) -> Shop:
     catalog_facade = CatalogFacade(uow, catalog_ownership)
     customers_facade = CustomersFacade(uow)
     inventory_facade = InventoryFacade(uow)
-    notifications_facade = NotificationsFacade(uow)
+    notifications_ownership = notifications_ownership_row()
+    notifications_facade = NotificationsFacade(uow, notifications_ownership)
     for event_type in SUBSCRIBED:
         bus.subscribe(event_type, notifications_facade.handle)
     orders_facade = OrdersFacade(uow, customers=customers_facade, catalog=catalog_facade,
                                  stock=inventory_facade)
     return Shop(engine, uow, bus, catalog_facade, customers_facade, inventory_facade,
-                orders_facade, notifications_facade, catalog_ownership)
+                orders_facade, notifications_facade, catalog_ownership, notifications_ownership)
 
 
 def create_app(settings: Settings | None = None, *, shop: Shop | None = None) -> Flask:

@@ -46,6 +46,7 @@ DATABASES = {
     for db in (
         Database("monolith", "MONOLITH_DATABASE_URL"),
         Database("catalog", "CATALOG_DATABASE_URL"),
+        Database("notifications", "NOTIFICATIONS_DATABASE_URL"),
         Database("proxy", "PROXY_DATABASE_URL", has_outbox=False),
     )
 }

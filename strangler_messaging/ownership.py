@@ -94,6 +94,14 @@ class WriteOwnership:
             raise NotWriteOwner(current, self._me)
         return current
 
+    def owns(self, db: Session | Connection) -> bool:
+        """Whether this side owns the context now; the same shared lock as :meth:`guard`.
+
+        For work that is skipped rather than refused on the side that does not own it (an
+        event reaction both sides see).
+        """
+        return self._locked(db, for_update=False).owner == self._me
+
     def hand_over(self, db: Session | Connection, *, to: str, epoch: int) -> Ownership:
         """Record ``to`` as the owner at ``epoch`` in the caller's transaction.
 

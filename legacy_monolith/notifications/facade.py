@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 
 from legacy_monolith.notifications import events, messages
 from legacy_monolith.notifications.models import Notification, Recipient
+from legacy_monolith.notifications.ownership import notifications_ownership
 from legacy_monolith.platform.unit_of_work import UnitOfWorkFactory
 from strangler_messaging import CloudEvent, uuid7
+from strangler_messaging.ownership import WriteOwnership
 from strangler_messaging.sqltypes import utc_now
 
 _KIND_OF = {
@@ -20,10 +22,15 @@ _KIND_OF = {
 
 
 class NotificationsFacade:
-    """Record notifications from events; list a customer's notifications."""
+    """Record notifications from events; list a customer's notifications.
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    Only while the monolith owns the ``notifications`` context: after the switch-over the
+    extracted service records them, and this module keeps just the recipients.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, ownership: WriteOwnership | None = None) -> None:
         self._uow = uow
+        self._ownership = ownership or notifications_ownership()
 
     def handle(self, event: CloudEvent) -> None:
         """Record the notification ``event`` calls for, once per event id."""
@@ -31,16 +38,20 @@ class NotificationsFacade:
         data = dict(event.data)
         with self._uow() as uow:
             session = uow.session
-            duplicate = session.scalar(
-                select(Notification.id).where(Notification.source_event_id == event.id))
-            if duplicate is not None:
-                return
             if event.type == events.CUSTOMER_REGISTERED:
                 session.merge(Recipient(customer_id=data["id"], email=data["email"],
                                         name=data["name"]))
                 customer_id = data["id"]
             else:
                 customer_id = data["customer_id"]
+            if not self._ownership.owns(session):
+                uow.commit()
+                return
+            duplicate = session.scalar(
+                select(Notification.id).where(Notification.source_event_id == event.id))
+            if duplicate is not None:
+                uow.commit()
+                return
             recipient = session.get(Recipient, customer_id)
             subject, body = render(data)
             notification = Notification(

@@ -1,4 +1,4 @@
-"""Fixtures shared by the integration tests of the catalog service."""
+"""Fixtures shared by the integration tests of the extracted services."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from strangler_cli.databases import DATABASES, upgrade
 from strangler_messaging.db import make_engine
 from tests.support.catalog_copy import migrated_catalog_url
 
@@ -21,3 +22,17 @@ def catalog_engine(request: pytest.FixtureRequest, shop_database_url: str,
         engine = make_engine(url)
         yield engine
         engine.dispose()
+
+
+@pytest.fixture
+def notifications_engine(request: pytest.FixtureRequest, shop_database_url: str,
+                         tmp_path: Path) -> Iterator[Engine]:
+    """The notifications service's database, migrated, on the shop's kind of database."""
+    if shop_database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'notifications.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    upgrade(DATABASES["notifications"], url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()

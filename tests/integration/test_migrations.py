@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, inspect
 
 from extracted.catalog.tables import metadata as catalog_metadata
+from extracted.notifications.tables import metadata as notifications_metadata
 from legacy_monolith.schema import metadata as monolith_metadata
 from strangler_cli.databases import DATABASES, Database, downgrade, upgrade
 from strangler_messaging.db import make_engine
@@ -22,7 +23,11 @@ from strangler_proxy.tables import metadata as proxy_metadata
 
 MONOLITH = DATABASES["monolith"]
 ENVIRONMENTS = {"monolith": monolith_metadata, "proxy": proxy_metadata,
-                "catalog": catalog_metadata}
+                "catalog": catalog_metadata, "notifications": notifications_metadata}
+
+
+def test_every_database_is_checked_here() -> None:
+    assert set(ENVIRONMENTS) == set(DATABASES)
 
 
 @pytest.fixture(params=sorted(ENVIRONMENTS))

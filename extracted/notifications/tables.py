@@ -1,0 +1,70 @@
+"""The notifications service's schema.
+
+- ``notifications_recipients``: where to reach each customer (from registration events);
+- ``notifications_notifications``: the monolith's columns, plus ``origin`` -- ``notifications``
+  for what this service recorded (and sends), ``monolith`` for the copies of what the monolith
+  recorded before the switch-over (history for the API; never sent from here);
+- ``notifications_deliveries``: one row per notification this service sends; the send's
+  dedup key and its state (``pending`` -> ``sending`` under a lease -> ``sent`` | ``failed``);
+- the inbox it consumes through, the outbox it publishes ``notification.recorded`` through,
+  and the write-ownership row that says which side handles the events.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
+
+from strangler_messaging import UtcDateTime, define_outbox_table
+from strangler_messaging.inbox import define_inbox_tables
+from strangler_messaging.ownership import define_ownership_table
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+recipients = Table(
+    "notifications_recipients", metadata,
+    Column("customer_id", String(36), primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("name", String(200), nullable=False),
+)
+
+notifications = Table(
+    "notifications_notifications", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(254)),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("source_event_id", String(36), unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("origin", String(32), nullable=False),
+)
+
+deliveries = Table(
+    "notifications_deliveries", metadata,
+    Column("notification_id", String(36), primary_key=True),
+    Column("recipient", String(254), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sending, sent, failed
+    Column("attempts", Integer, nullable=False),
+    Column("lease_until", UtcDateTime()),
+    Column("last_error", Text),
+    Column("message_id", String(128), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_notifications_deliveries_status", "status", "updated_at"),
+)
+
+inbox = define_inbox_tables(metadata)
+outbox = define_outbox_table(metadata)
+ownership = define_ownership_table(metadata)
+
+__all__ = ["deliveries", "inbox", "metadata", "notifications", "outbox", "ownership",
+           "recipients"]
