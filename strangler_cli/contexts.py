@@ -36,8 +36,8 @@ class Context:
     source_database: str
     event_source: str
     origin: str
-    snapshots: Callable[[], SnapshotSource]
-    source_states: Callable[[Engine], StateReader]
+    snapshots: Callable[[], SnapshotSource] | None = None
+    source_states: Callable[[Engine], StateReader] | None = None
     target_database: str | None = None
     target_states: Callable[[Engine], StateReader] | None = None
     write_routes: tuple[WriteRoute, ...] = ()
@@ -45,6 +45,10 @@ class Context:
     target_ownership: Callable[[], WriteOwnership] | None = None
     """Each side's view of the write-ownership row, in that side's database. The proxy
     backend names of the sides are the database names."""
+    decided_at_source: bool = False
+    """The source decides, per event and atomically with it, which side handles it (events a
+    context reacts to, rather than writes it takes): moving ownership is then one change in the
+    source database, with no pause and no drain."""
 
 
 def _catalog() -> Context:
@@ -62,4 +66,14 @@ def _catalog() -> Context:
         source_ownership=catalog_write_ownership, target_ownership=write_ownership)
 
 
-CONTEXTS: dict[str, Callable[[], Context]] = {"catalog": _catalog}
+def _notifications() -> Context:
+    from extracted.notifications.recording import write_ownership
+    from legacy_monolith.notifications.ownership import notifications_ownership
+
+    return Context("notifications", "monolith", "/shop/monolith", "monolith",
+                   target_database="notifications", source_ownership=notifications_ownership,
+                   target_ownership=write_ownership, decided_at_source=True)
+
+
+CONTEXTS: dict[str, Callable[[], Context]] = {"catalog": _catalog,
+                                              "notifications": _notifications}

@@ -18,6 +18,12 @@ The sequence (each step idempotent, so an interrupted move is finished by runnin
 
 If the drain does not finish in time, the move is undone: the old owner takes its writes back
 (at a newer epoch) and the routes are restored. Reads are not touched.
+
+A context whose source decides per event which side handles it (``decided_at_source``: the
+notifications, which react to events rather than take writes) moves in one step: the source
+database records the new owner, every later event is decided for it, and events already
+decided keep their decision. Nothing to pause, nothing to drain. Every move is also audited as
+an ``ownership_moved`` note in the proxy's audit log.
 """
 
 from __future__ import annotations
@@ -46,6 +52,10 @@ class RouteDesk(Protocol):
         """Set the route (validated, gated, audited); raises if refused."""
         ...
 
+    def note(self, action: str, reason: str) -> None:
+        """Audit something that changes no route."""
+        ...
+
 
 class CutoverFailed(Exception):
     """The move could not finish and was undone; the message says why."""
@@ -58,7 +68,8 @@ class Side:
     name: str
     engine: Engine
     ownership: WriteOwnership
-    states: Callable[[Engine], Any]
+    states: Callable[[Engine], Any] | None = None
+    """The reconcile reader of the side's copy (contexts that drain by reconcile)."""
 
     def read(self) -> Ownership:
         """What this side's database records."""
@@ -106,7 +117,7 @@ class WriteCutover:
                  settle: float = 1.0, drain_timeout: float = 60.0,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        if not context.write_routes:
+        if not context.write_routes and not context.decided_at_source:
             raise ValueError(f"context {context.name} has no write routes to move")
         self._context = context
         self._sides = {source.name: source, target.name: target}
@@ -139,6 +150,8 @@ class WriteCutover:
             report.steps.append(f"{to} already owns the writes; nothing to do")
             return report
         why = f"ownership move {self._context.name} -> {to} (epoch {epoch}): {reason}"
+        if self._context.decided_at_source:
+            return self._decided_at_source(report, old, to, epoch, why)
         previous = {r.id: self._desk.get(r.id) for r in self._context.write_routes}
         paused_at = self._clock()
         for route in self._context.write_routes:
@@ -165,12 +178,26 @@ class WriteCutover:
                            f"{why}; release writes (held {report.paused_seconds:.2f}s, "
                            f"drained in {report.drain_seconds:.2f}s)")
         report.steps.append(f"write routes released to {to}")
+        self._desk.note("ownership_moved", f"{why}; writes held {report.paused_seconds:.2f}s")
+        return report
+
+    def _decided_at_source(self, report: MoveReport, old: str, to: str, epoch: int,
+                           why: str) -> MoveReport:
+        source = self._sides[self._context.source_database]
+        source.hand_over(to, epoch)
+        report.steps.append(f"{source.name} decides every later event for {to} "
+                            f"(epoch {epoch})")
+        other = next(side for side in self._sides.values() if side is not source)
+        other.hand_over(to, epoch)
+        report.steps.append(f"{other.name} records the same owner")
+        self._desk.note("ownership_moved", f"{why}; from {old}, decided at the source")
         return report
 
     def _drain(self, old: Side, new: Side) -> Drift | None:
         """None once ``new`` holds everything ``old`` has; the last drift on timeout."""
         deadline = self._clock() + self._drain_timeout
         pause = 0.02
+        assert old.states is not None and new.states is not None, "drain needs both readers"
         while True:
             drift = compare(old.states(old.engine), new.states(new.engine))
             if drift.total == 0:
@@ -227,3 +254,7 @@ class ControlDesk:
     def put(self, doc: dict[str, Any], reason: str) -> None:
         """Set the route; :class:`~strangler_proxy.control.GateRefused` if the gate refuses."""
         self._control.set_route(parse_route(doc), self._actor, reason, source="cli")
+
+    def note(self, action: str, reason: str) -> None:
+        """Audit in the proxy's log."""
+        self._control.store.note(actor=self._actor, source="cli", action=action, reason=reason)

@@ -35,14 +35,18 @@ class AdminDesk:
         """Set the route (gate refusals raise GateRefusedError, exit code 4)."""
         self._client.json("PUT", route_path(doc["id"]), json={**doc, "reason": reason})
 
+    def note(self, action: str, reason: str) -> None:
+        """Audit in the proxy's log."""
+        self._client.json("POST", "/admin/notes", json={"action": action, "reason": reason})
+
 
 def _cutover(name: str, actor: str | None, settle: float = 1.0,
              drain_timeout: float = 60.0) -> WriteCutover:
     if name not in CONTEXTS:
         raise click.BadParameter(f"unknown context {name!r}; known: {', '.join(CONTEXTS)}")
     ctx: Context = CONTEXTS[name]()
-    if (ctx.target_database is None or ctx.target_states is None
-            or ctx.source_ownership is None or ctx.target_ownership is None):
+    if (ctx.target_database is None or ctx.source_ownership is None
+            or ctx.target_ownership is None):
         raise click.ClickException(f"context {name} has no service that can take its writes")
     sides = []
     for db_name, ownership, states in (

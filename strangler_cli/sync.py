@@ -35,6 +35,8 @@ def backfill(context: str, chunk_size: int, pause: float, restart: bool, as_json
     alongside live traffic, since consumers keep only the newest version of each aggregate.
     """
     ctx = _context(context)
+    if ctx.snapshots is None:
+        raise click.ClickException(f"context {context} has no state to backfill")
     engine = make_engine(DATABASES[ctx.source_database].url())
     require_migrated(DATABASES[ctx.source_database], engine)
     metadata = MetaData()
@@ -61,9 +63,10 @@ def backfill(context: str, chunk_size: int, pause: float, restart: bool, as_json
 def reconcile(context: str, do_repair: bool, as_json: bool) -> None:
     """Compare CONTEXT on source and target aggregate by aggregate; exit 1 on drift."""
     ctx = _context(context)
-    if ctx.target_database is None or ctx.target_states is None:
+    if (ctx.target_database is None or ctx.target_states is None
+            or ctx.source_states is None or ctx.snapshots is None):
         raise click.ClickException(
-            f"context {context} has no target yet: no deployed service holds a copy of it")
+            f"context {context} has no copy to reconcile: no deployed service holds one")
     source = make_engine(DATABASES[ctx.source_database].url())
     target = make_engine(DATABASES[ctx.target_database].url())
     require_migrated(DATABASES[ctx.source_database], source)

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_HISTORY = 1000
 MAX_REASON = 2000
 SOURCES = frozenset({"api", "cli", "dashboard"})
+_ACTION = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -110,6 +112,18 @@ def create_admin_app(control: RouteControl, runtime: RuntimeView, *, token: str 
         body = _json_body()
         return _applied(control.rollback(route_id, _actor(body), _reason(body.get("reason")),
                                          force=_flag(body.get("force")), source=_source()))
+
+    @app.post("/admin/notes")
+    def note() -> Response:
+        """Audit something that changes no route (an ownership move, a decision)."""
+        body = _json_body()
+        action = body.get("action")
+        if not isinstance(action, str) or not _ACTION.match(action):
+            raise ApiError(422, "invalid_request", "action must be lower-case letters, digits "
+                                                   "and underscores, at most 32")
+        control.store.note(actor=_actor(body), source=_source(), action=action,
+                           reason=_reason(body.get("reason")))
+        return _json({"noted": action}, 201)
 
     @app.get("/admin/history")
     def history() -> Response:

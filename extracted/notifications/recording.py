@@ -2,26 +2,31 @@
 
 The ``notifications`` consumer applies, inside its inbox transaction:
 
-- ``customers.customer.registered``: keep the recipient's address; welcome them;
-- ``orders.order.placed`` / ``orders.order.cancelled``: tell the customer;
-- ``notifications.notification.recorded`` from the monolith: keep a copy (history the API
-  lists; never sent from here).
+- ``customers.customer.registered``: keep the recipient's address (always);
+- ``customers.customer.registered``, ``orders.order.placed``, ``orders.order.cancelled``: the
+  causing events;
+- ``notifications.handling.decided``: the monolith's decision about one causing event, made in
+  the transaction that published it from its ``notifications`` ownership row;
+- ``notifications.notification.recorded`` from the monolith: a copy of what the monolith
+  recorded (history the API lists; never sent from here).
 
-Which side reacts is decided by the ``notifications`` write-ownership row in each side's
-database (see ``strangler ownership move notifications``): until the switch-over the monolith
-records and this service only keeps copies; after it, the service records, and its recordings
-go out as emails through dramatiq jobs enqueued once the transaction has committed. Each
-recording also publishes ``notifications.notification.recorded`` through the outbox.
+A causing event and its decision meet in ``notifications_pending`` (either may arrive first);
+when both are there and the decision names this service, the notification is recorded. So each
+event is notified by exactly one side, however the switch-over (``strangler ownership move
+notifications``) and the event stream interleave: the decision is made once, atomically with the
+event. The recording writes a pending delivery and publishes ``notification.recorded`` through
+the outbox; its email goes out as a dramatiq job enqueued once the transaction has committed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy import event as orm_events
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -33,6 +38,7 @@ from extracted.notifications.tables import (
     notifications,
     outbox,
     ownership,
+    pending,
     recipients,
 )
 from strangler_messaging import CloudEvent, IntegrationEvent, OutboxWriter, uuid7
@@ -52,6 +58,7 @@ CUSTOMER_REGISTERED = "customers.customer.registered.v1"
 ORDER_PLACED = "orders.order.placed.v1"
 ORDER_CANCELLED = "orders.order.cancelled.v1"
 NOTIFICATION_RECORDED = "notifications.notification.recorded.v1"
+HANDLING_DECIDED = "notifications.handling.decided.v1"
 TRIGGERS = (CUSTOMER_REGISTERED, ORDER_PLACED, ORDER_CANCELLED)
 
 Enqueue = Callable[[Sequence[str]], None]
@@ -88,26 +95,45 @@ class Recorder:
 
     def __init__(self, enqueue: Enqueue, *, source: str = "/shop/notifications") -> None:
         self._enqueue = enqueue
-        self._ownership = write_ownership()
         self._outbox = OutboxWriter(outbox, source=source, origin=ORIGIN)
 
     def handlers(self) -> dict[str, Handler]:
         """Event type -> handler."""
-        return {CUSTOMER_REGISTERED: self.customer_registered, ORDER_PLACED: self.order_event,
-                ORDER_CANCELLED: self.order_event, NOTIFICATION_RECORDED: self.copy_recorded}
+        return {CUSTOMER_REGISTERED: self.customer_registered, ORDER_PLACED: self.causing_event,
+                ORDER_CANCELLED: self.causing_event, HANDLING_DECIDED: self.decided,
+                NOTIFICATION_RECORDED: self.copy_recorded}
 
     def customer_registered(self, session: Session, event: CloudEvent) -> None:
-        """Remember where to reach the customer, then welcome them."""
+        """Remember where to reach the customer; then it is a causing event like the others."""
         data = event.data
         row = {"customer_id": data["id"], "email": data["email"], "name": data["name"]}
         insert = _dialect(session).insert(recipients).values(**row)
         session.execute(insert.on_conflict_do_update(
             index_elements=["customer_id"], set_={"email": row["email"], "name": row["name"]}))
-        self._record(session, event, str(data["id"]))
+        self.causing_event(session, event)
 
-    def order_event(self, session: Session, event: CloudEvent) -> None:
-        """Tell the customer about their order."""
-        self._record(session, event, str(event.data["customer_id"]))
+    def causing_event(self, session: Session, event: CloudEvent) -> None:
+        """Record now if the decision is already here and names us; else wait for it."""
+        waiting = self._pending(session, event.id)
+        if waiting is None:
+            session.execute(pending.insert().values(
+                event_id=event.id, event_type=event.type, data=json.dumps(dict(event.data)),
+                received_at=utc_now()))
+            return
+        self._settle(session, event.id, event.type, dict(event.data), waiting.handled_by)
+
+    def decided(self, session: Session, event: CloudEvent) -> None:
+        """Record now if the causing event is already here and the decision names us."""
+        cause, handled_by = str(event.data["event_id"]), str(event.data["handled_by"])
+        waiting = self._pending(session, cause)
+        if waiting is None:
+            session.execute(pending.insert().values(
+                event_id=cause, event_type=event.data["event_type"], handled_by=handled_by,
+                received_at=utc_now()))
+            return
+        if waiting.data is None:
+            return  # a redelivered decision: the first one is already waiting
+        self._settle(session, cause, waiting.event_type, json.loads(waiting.data), handled_by)
 
     def copy_recorded(self, session: Session, event: CloudEvent) -> None:
         """Keep a notification the monolith recorded (it sent it; history only)."""
@@ -119,18 +145,30 @@ class Recorder:
         session.execute(_dialect(session).insert(notifications).values(**row)
                         .on_conflict_do_nothing(index_elements=["id"]))
 
-    def _record(self, session: Session, event: CloudEvent, customer_id: str) -> None:
-        if not self._ownership.owns(session):
-            return  # the monolith reacts to this event; its recording arrives as a copy
-        kind, render = _RENDER[event.type]
-        subject, body = render(dict(event.data))
+    @staticmethod
+    def _pending(session: Session, event_id: str) -> Any:
+        return session.execute(select(pending).where(pending.c.event_id == event_id)
+                               .with_for_update()).one_or_none()
+
+    def _settle(self, session: Session, event_id: str, event_type: str, data: dict[str, Any],
+                handled_by: str | None) -> None:
+        session.execute(delete(pending).where(pending.c.event_id == event_id))
+        if handled_by == ORIGIN:
+            self._record(session, event_id, event_type, data)
+
+    def _record(self, session: Session, event_id: str, event_type: str,
+                data: dict[str, Any]) -> None:
+        kind, render = _RENDER[event_type]
+        subject, body = render(data)
+        customer_id = str(data["id"] if event_type == CUSTOMER_REGISTERED
+                          else data["customer_id"])
         email = session.scalar(select(recipients.c.email).where(
             recipients.c.customer_id == customer_id))
         now = utc_now()
         notification_id = str(uuid7())
         row: dict[str, Any] = {
             "id": notification_id, "customer_id": customer_id, "kind": kind, "recipient": email,
-            "subject": subject, "body": body, "source_event_id": event.id, "created_at": now,
+            "subject": subject, "body": body, "source_event_id": event_id, "created_at": now,
             "origin": ORIGIN}
         session.execute(notifications.insert().values(**row))
         self._outbox.write(session, IntegrationEvent(NOTIFICATION_RECORDED, "notification",
@@ -173,6 +211,6 @@ def _dialect(session: Session) -> Any:
 
 def notifications_consumer(engine: Engine, enqueue: Enqueue,
                            schemas: SchemaRegistry | None = None) -> EventConsumer:
-    """The ``notifications`` consumer: the three triggers, and the monolith's recordings."""
+    """The ``notifications`` consumer: causing events, decisions, the monolith's recordings."""
     return EventConsumer(CONSUMER, Recorder(enqueue).handlers(), engine, inbox,
                          schemas=schemas, own_origin=ORIGIN)

@@ -6,8 +6,11 @@
   recorded before the switch-over (history for the API; never sent from here);
 - ``notifications_deliveries``: one row per notification this service sends; the send's
   dedup key and its state (``pending`` -> ``sending`` under a lease -> ``sent`` | ``failed``);
+- ``notifications_pending``: the two halves of a decision that have not met yet -- a causing
+  event waiting for the monolith's ``handling.decided`` event about it, or a decision waiting
+  for its event (each arrives first sometimes);
 - the inbox it consumes through, the outbox it publishes ``notification.recorded`` through,
-  and the write-ownership row that says which side handles the events.
+  and the write-ownership row (``strangler ownership show notifications``).
 """
 
 from __future__ import annotations
@@ -62,9 +65,18 @@ deliveries = Table(
     Index("ix_notifications_deliveries_status", "status", "updated_at"),
 )
 
+pending = Table(
+    "notifications_pending", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("event_type", String(128), nullable=False),
+    Column("data", Text),  # the causing event's data as JSON, once it has arrived
+    Column("handled_by", String(32)),  # the decision, once it has arrived
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
 inbox = define_inbox_tables(metadata)
 outbox = define_outbox_table(metadata)
 ownership = define_ownership_table(metadata)
 
 __all__ = ["deliveries", "inbox", "metadata", "notifications", "outbox", "ownership",
-           "recipients"]
+           "pending", "recipients"]

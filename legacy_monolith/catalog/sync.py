@@ -11,8 +11,9 @@ what the table holds.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from strangler_messaging.schemas import SchemaRegistry
 
 CONSUMER = "monolith"
 ORIGIN = "monolith"
-_PRODUCTS = Product.__table__
+_PRODUCTS = cast(Table, Product.__table__)
 _STATE = ("id", "sku", "name", "description", "price_cents", "currency", "active")
 
 

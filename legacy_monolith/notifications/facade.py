@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from legacy_monolith.notifications import events, messages
 from legacy_monolith.notifications.models import Notification, Recipient
-from legacy_monolith.notifications.ownership import notifications_ownership
+from legacy_monolith.notifications.ownership import ME, SERVICE, notifications_ownership
 from legacy_monolith.platform.unit_of_work import UnitOfWorkFactory
 from strangler_messaging import CloudEvent, uuid7
 from strangler_messaging.ownership import WriteOwnership
@@ -24,8 +24,9 @@ _KIND_OF = {
 class NotificationsFacade:
     """Record notifications from events; list a customer's notifications.
 
-    Only while the monolith owns the ``notifications`` context: after the switch-over the
-    extracted service records them, and this module keeps just the recipients.
+    Each causing event gets one decision, published with it: the monolith records the
+    notification while it owns the ``notifications`` context; after the switch-over it only
+    keeps the recipients, and the extracted service records what was decided for it.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, ownership: WriteOwnership | None = None) -> None:
@@ -44,12 +45,14 @@ class NotificationsFacade:
                 customer_id = data["id"]
             else:
                 customer_id = data["customer_id"]
-            if not self._ownership.owns(session):
-                uow.commit()
-                return
             duplicate = session.scalar(
                 select(Notification.id).where(Notification.source_event_id == event.id))
             if duplicate is not None:
+                uow.commit()
+                return
+            mine = self._ownership.owns(session)
+            uow.publish(events.handling_decided(event, ME if mine else SERVICE))
+            if not mine:
                 uow.commit()
                 return
             recipient = session.get(Recipient, customer_id)

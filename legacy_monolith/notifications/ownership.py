@@ -2,8 +2,9 @@
 
 The row lives in the monolith's database (``write_ownership``, context ``notifications``) and
 is changed only by ``strangler ownership move notifications``. The in-process handler reads it
-(with a shared lock) inside the transaction that publishes the causing event, so each event is
-recorded by exactly one side: here while the monolith owns it, in the service after.
+(with a shared lock) inside the transaction that publishes the causing event and publishes its
+decision with it (``notifications.handling.decided``), so each event is handled by exactly one
+side however the switch and the event stream interleave.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from strangler_messaging.ownership import WriteOwnership
 
 CONTEXT = "notifications"
 ME = "monolith"
+SERVICE = "notifications"
 
 
 def notifications_ownership() -> WriteOwnership:

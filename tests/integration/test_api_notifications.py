@@ -15,6 +15,7 @@ from tests.conftest import outbox_events
 
 REGISTERED = "customers.customer.registered.v1"
 RECORDED = "notifications.notification.recorded.v1"
+DECIDED = "notifications.handling.decided.v1"
 
 
 def error_code(response: Any) -> str:
@@ -105,7 +106,7 @@ def test_a_failing_subscriber_does_not_fail_the_publisher(
     assert client.get(f"/api/customers/{response.json['id']}").status_code == 200
     listed = client.get(f"/api/notifications?customer_id={response.json['id']}").json
     assert [n["kind"] for n in listed["items"]] == ["welcome"]
-    assert [e.type for e in outbox_events(shop)] == [REGISTERED, RECORDED]
+    assert [e.type for e in outbox_events(shop)] == [REGISTERED, DECIDED, RECORDED]
     logged = [r for r in caplog.records if r.name == "legacy_monolith.platform.event_bus"]
     assert len(logged) == 1 and logged[0].exc_info is not None
     assert str(logged[0].exc_info[1]) == "subscriber bug"

@@ -17,6 +17,7 @@ STOCK_CHANGED = "inventory.stock.changed.v1"
 ORDER_PLACED = "orders.order.placed.v1"
 ORDER_CANCELLED = "orders.order.cancelled.v1"
 NOTIFICATION = "notifications.notification.recorded.v1"
+DECIDED = "notifications.handling.decided.v1"
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ def test_place_publishes_reservations_then_the_order_in_one_request(
     before = len(outbox_events(shop))
     order = placed(client, world.customer, (world.banana, 1), (world.apple, 2))
     new = outbox_events(shop)[before:]
-    assert [e.type for e in new] == [STOCK_CHANGED, STOCK_CHANGED, ORDER_PLACED, NOTIFICATION]
+    assert [e.type for e in new] == [STOCK_CHANGED, STOCK_CHANGED, ORDER_PLACED, DECIDED,
+                                     NOTIFICATION]
     reserved = [(e.subject, e.data["reason"], e.data["delta"], e.data["quantity"])
                 for e in new[:2]]
     assert reserved == [("APL-1", "reserved", -2, 8), ("BAN-1", "reserved", -1, 1)]
@@ -207,7 +209,7 @@ def test_cancel_releases_stock_and_publishes_cancelled_with_sequence_2(
     assert cancelled["created_at"] == order["created_at"]
     assert stock(client, "APL-1") == 10
     new = outbox_events(shop)[before:]
-    assert [e.type for e in new] == [STOCK_CHANGED, ORDER_CANCELLED, NOTIFICATION]
+    assert [e.type for e in new] == [STOCK_CHANGED, ORDER_CANCELLED, DECIDED, NOTIFICATION]
     assert (new[0].data["reason"], new[0].data["delta"]) == ("released", 4)
     assert new[1].subject == order["id"] and new[1].aggregatesequence == 2
     assert dict(new[1].data) == cancelled

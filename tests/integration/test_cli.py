@@ -44,11 +44,12 @@ def test_upgrade_seed_and_outbox_status(env: dict[str, str]) -> None:
     assert "added 5 products and 3 customers" in invoke(
         env, "seed", "--products", "5", "--customers", "3")
     status = monolith_status(invoke(env, "outbox", "status", "--json"))
-    # 5 products created, 5 stock counts, 3 registrations, 3 welcome notifications
+    # 5 products created, 5 stock counts, 3 registrations, 3 handling decisions, 3 welcome
+    # notifications
     assert status["database"] == "monolith"
-    assert status["pending"] == 16 and status["published"] == 0
+    assert status["pending"] == 19 and status["published"] == 0
     assert status["oldest_pending_age_seconds"] >= 0
-    assert status["written_per_second"] == round(16 / 60, 2)
+    assert status["written_per_second"] == round(19 / 60, 2)
     assert status["published_per_second"] == 0
 
 
@@ -58,7 +59,7 @@ def test_seed_is_idempotent(env: dict[str, str]) -> None:
     assert "added 0 products and 0 customers" in invoke(
         env, "seed", "--products", "4", "--customers", "2")
     status = monolith_status(invoke(env, "outbox", "status", "--json"))
-    assert status["pending"] == 4 + 4 + 2 + 2
+    assert status["pending"] == 4 + 4 + 2 + 2 + 2
 
 
 def test_unknown_database_is_refused(env: dict[str, str]) -> None:

@@ -1,9 +1,10 @@
 """The notifications service's recording side, fed with the monolith's real events.
 
-Until the switch-over the service records nothing and keeps copies of the monolith's
-recordings (its API then answers exactly as the monolith's); after it, the monolith records
-nothing and the service records one notification per event, with a pending delivery whose job
-is enqueued only once the transaction has committed. SQLite and PostgreSQL.
+Until the switch-over the monolith decides every causing event for itself: the service records
+nothing and keeps copies of the monolith's recordings (its API then answers exactly as the
+monolith's). After it, the monolith decides them for the service, which records one
+notification per event, with a pending delivery whose job is enqueued only once the transaction
+has committed. An event and its decision meet whichever arrives first. SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from extracted.notifications.app import create_app
 from extracted.notifications.recording import CONSUMER, Recorder, write_ownership
 from extracted.notifications.settings import NotificationsSettings
-from extracted.notifications.tables import deliveries, inbox, notifications, outbox
+from extracted.notifications.tables import deliveries, inbox, notifications, outbox, pending
 from legacy_monolith.app import Shop
 from strangler_messaging import CloudEvent
 from strangler_messaging.inbox import Inbox
@@ -75,6 +76,7 @@ def test_before_the_switch_the_service_only_copies_and_answers_like_the_monolith
         origins = conn.execute(select(notifications.c.origin)).scalars().all()
     assert origins == ["monolith"] * 3 and jobs.calls == []
     assert _count(notifications_engine, deliveries) == 0
+    assert _count(notifications_engine, pending) == 0  # every event met its decision
     for url in (f"/api/notifications?customer_id={customer}",
                 f"/api/notifications?customer_id={customer}&per_page=2&page=2",
                 "/api/notifications?customer_id=nobody", "/api/notifications",
@@ -90,7 +92,8 @@ def test_after_the_switch_the_service_records_and_enqueues_once_committed(
     customer = register(client)
     order_and_cancel(client, customer)
     events = outbox_events(shop)
-    assert not [e for e in events if e.type.startswith("notifications.")]  # monolith silent
+    decided = [e for e in events if e.type.startswith("notifications.")]
+    assert [e.data["handled_by"] for e in decided] == ["notifications"] * 3  # and nothing else
     assert client.get(f"/api/notifications?customer_id={customer}").json["total"] == 0
 
     jobs = Jobs()
@@ -117,11 +120,25 @@ def test_a_recording_rolled_back_enqueues_nothing(shop: Shop, client: FlaskClien
     register(client)
     jobs = Jobs()
     recorder = Recorder(jobs)
-    [registered] = outbox_events(shop)
+    registered, decided = outbox_events(shop)
     with Session(notifications_engine) as session:
         with session.begin():
             recorder.customer_registered(session, registered)
+            recorder.decided(session, decided)
             session.rollback()
         with session.begin():  # the same session, a later transaction: still nothing stale
             pass
     assert jobs.calls == [] and _count(notifications_engine, notifications) == 0
+
+
+def test_a_decision_that_arrives_before_its_event_waits_for_it(
+        shop: Shop, client: FlaskClient, notifications_engine: Engine) -> None:
+    _switch(shop, notifications_engine)
+    register(client)
+    registered, decided = outbox_events(shop)
+    jobs = Jobs()
+    _apply(notifications_engine, Recorder(jobs), [decided])
+    assert _count(notifications_engine, pending) == 1 and jobs.calls == []
+    _apply(notifications_engine, Recorder(jobs), [registered])
+    assert _count(notifications_engine, pending) == 0
+    assert _count(notifications_engine, notifications) == 1 and len(jobs.calls) == 1

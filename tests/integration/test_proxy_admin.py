@@ -106,7 +106,8 @@ def error(response: httpx.Response, status: int) -> dict[str, str]:
 
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/admin/routes"), ("PUT", "/admin/routes/x"), ("POST", "/admin/import"),
-    ("GET", "/admin/status"), ("GET", "/metrics"), ("GET", "/no/such/path")])
+    ("GET", "/admin/status"), ("GET", "/metrics"), ("POST", "/admin/notes"),
+    ("GET", "/no/such/path")])
 def test_every_endpoint_but_healthz_needs_the_token(admin: Admin, method: str,
                                                     path: str) -> None:
     missing = httpx.request(method, admin.url + path)
@@ -166,6 +167,23 @@ def test_actor_and_source_are_audited(admin: Admin) -> None:
     bad = admin.http.put("/admin/routes/x", json={**LEGACY_READ, "reason": "r"},
                          headers={"X-Strangler-Source": "breaker"})
     assert error(bad, 422)["code"] == "invalid_request"
+
+
+def test_notes_are_audited_with_their_actor_and_need_an_action_and_a_reason(
+        admin: Admin) -> None:
+    noted = admin.http.post("/admin/notes", json={
+        "action": "ownership_moved", "reason": "catalog -> catalog (epoch 1)"},
+        headers={"X-Strangler-Actor": "ana", "X-Strangler-Source": "cli"})
+    assert (noted.status_code, noted.json()) == (201, {"noted": "ownership_moved"})
+    for bad in ({"action": "Ownership Moved", "reason": "r"}, {"action": "x" * 33, "reason": "r"},
+                {"reason": "r"}):
+        assert error(admin.http.post("/admin/notes", json=bad), 422)["code"] == "invalid_request"
+    no_reason = admin.http.post("/admin/notes", json={"action": "ownership_moved"})
+    assert error(no_reason, 422)["code"] == "reason_required"
+    [entry] = admin.http.get("/admin/history").json()["items"]
+    assert (entry["action"], entry["actor"], entry["source"], entry["reason"]) == (
+        "ownership_moved", "ana", "cli", "catalog -> catalog (epoch 1)")
+    assert entry["route_id"] is None
 
 
 @pytest.mark.parametrize(("body", "code", "message"), [

@@ -80,6 +80,15 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "notifications_pending",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=128), nullable=False),
+        sa.Column("data", sa.Text(), nullable=True),
+        sa.Column("handled_by", sa.String(length=32), nullable=True),
+        sa.Column("received_at", strangler_messaging.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_notifications_pending")),
+    )
+    op.create_table(
         "notifications_recipients",
         sa.Column("customer_id", sa.String(length=36), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
@@ -140,6 +149,7 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     op.drop_table("notifications_recipients")
+    op.drop_table("notifications_pending")
     with op.batch_alter_table("notifications_notifications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notifications_notifications_customer_id"))
 
