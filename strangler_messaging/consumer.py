@@ -169,6 +169,8 @@ class ConsumerRunner:
         valid = [d for d in batch if self._decode(d)]
         for delivery in batch:
             if delivery.event is None:
+                log.error("dead-lettering a %s message that is not a valid event: %s",
+                          delivery.routing_key, delivery.error)
                 self._dead_letter(channel, dead_letters, delivery)
         if valid:
             try:

@@ -91,10 +91,16 @@ def _inline(node: Any, documents: Mapping[str, Mapping[str, Any]], base: str = "
             target: Any = documents[target_base]
             for part in (p for p in pointer.split("/") if p):
                 target = target[part.replace("~1", "/").replace("~0", "~")]
-            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            siblings = {k: _inline(v, documents, base, depth) for k, v in node.items()
+                        if k not in ("$ref", "$defs")}
             inlined = _inline(target, documents, target_base, depth + 1)
             if isinstance(inlined, dict):
                 inlined = {k: v for k, v in inlined.items() if k not in ("$id", "$defs")}
-            return {**inlined, **siblings}
+            if not siblings:
+                return inlined
+            # Keywords beside a $ref apply *as well as* the referenced schema (2020-12), so the
+            # two are combined, never merged: merging would let the siblings' "properties"
+            # replace the target's under its "additionalProperties": false.
+            return {**siblings, "allOf": [*siblings.get("allOf", []), inlined]}
     return {key: _inline(value, documents, base, depth) for key, value in node.items()
             if key != "$defs"}

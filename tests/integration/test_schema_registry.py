@@ -58,3 +58,22 @@ def test_an_unknown_type_is_a_violation(registry: SchemaRegistry) -> None:
     assert not registry.knows("catalog.product.renamed.v1")
     with pytest.raises(SchemaViolation, match="no schema"):
         registry.validate(event(PRODUCT, "catalog.product.renamed.v1"))
+
+
+ORDER = {"id": str(uuid.uuid4()), "customer_id": str(uuid.uuid4()), "status": "placed",
+         "lines": [{"product_id": str(uuid.uuid4()), "sku": "A-1", "name": "Apple",
+                    "quantity": 2, "unit_price_cents": 120, "line_total_cents": 240}],
+         "total_cents": 240, "currency": "EUR", "created_at": PRODUCT["created_at"],
+         "updated_at": PRODUCT["updated_at"]}
+
+
+def test_keywords_beside_a_reference_apply_as_well_as_the_reference(
+        registry: SchemaRegistry) -> None:
+    # orders.order.placed.v1 is {"$ref": Order, "properties": {"status": {"const": "placed"}}}:
+    # both must hold, the sibling must not replace Order's properties.
+    registry.validate(event(ORDER, "orders.order.placed.v1"))
+    registry.validate(event({**ORDER, "status": "cancelled"}, "orders.order.cancelled.v1"))
+    with pytest.raises(SchemaViolation, match="placed"):
+        registry.validate(event({**ORDER, "status": "cancelled"}, "orders.order.placed.v1"))
+    with pytest.raises(SchemaViolation, match="Additional properties"):
+        registry.validate(event({**ORDER, "extra": 1}, "orders.order.placed.v1"))
