@@ -38,4 +38,22 @@ def _monolith() -> EventConsumer:
     return monolith_consumer(engine, SchemaRegistry.from_directory(EVENT_SCHEMAS.resolve()))
 
 
-CONSUMERS: dict[str, ConsumerFactory] = {"catalog": _catalog, "monolith": _monolith}
+def _notifications() -> EventConsumer:
+    """The notifications service's recording (NOTIFICATIONS_DATABASE_URL); it enqueues each
+    recorded notification's email job on RabbitMQ (AMQP_URL) for `strangler run worker`."""
+    from extracted.notifications.delivery import DeliverySettings
+    from extracted.notifications.jobs import DeliveryJobs, make_broker
+    from extracted.notifications.recording import notifications_consumer
+    from extracted.notifications.settings import NotificationsSettings
+    from strangler_cli.settings import amqp_url
+    from strangler_messaging.db import make_engine
+    from strangler_messaging.schemas import SchemaRegistry
+
+    engine = make_engine(NotificationsSettings.from_env().database_url)
+    jobs = DeliveryJobs(make_broker(amqp_url()), engine, DeliverySettings.from_env())
+    return notifications_consumer(engine, jobs.enqueue,
+                                  SchemaRegistry.from_directory(EVENT_SCHEMAS.resolve()))
+
+
+CONSUMERS: dict[str, ConsumerFactory] = {"catalog": _catalog, "monolith": _monolith,
+                                         "notifications": _notifications}

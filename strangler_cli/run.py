@@ -10,6 +10,7 @@ from gunicorn.app.base import BaseApplication
 from prometheus_client import start_http_server
 from sqlalchemy import MetaData
 
+from strangler_cli import smtp_sink, workers
 from strangler_cli.consumers import CONSUMERS
 from strangler_cli.databases import DATABASES, require_migrated
 from strangler_cli.settings import amqp_url, topology
@@ -20,7 +21,7 @@ from strangler_messaging.consumer_metrics import ConsumerMetrics
 from strangler_messaging.relay import Relay, RelaySettings
 from strangler_messaging.relay_metrics import RelayMetrics
 
-DEFAULT_PORTS = {"monolith": 8010, "catalog": 8020}
+DEFAULT_PORTS = {"monolith": 8010, "catalog": 8020, "notifications": 8030}
 
 
 class WsgiServer(BaseApplication):  # type: ignore[misc]
@@ -171,7 +172,8 @@ def outbox_lag() -> dict[str, float]:
 def run_catalog(host: str, port: int, workers: int, threads: int) -> None:
     """The catalog service (CATALOG_DATABASE_URL; run `strangler db upgrade catalog` first).
 
-    Serves the read API from its copy; `strangler run consumer catalog` keeps the copy.
+    Serves the product API; `strangler run consumer catalog` keeps its copy until it owns the
+    writes, `strangler run relay catalog` publishes them after.
     """
     from extracted.catalog.app import create_app
     from strangler_messaging.db import make_engine
@@ -181,3 +183,29 @@ def run_catalog(host: str, port: int, workers: int, threads: int) -> None:
     engine.dispose()
     click.echo(f"catalog listening on http://{host}:{port}")
     serve(create_app, host=host, port=port, workers=workers, threads=threads)
+
+
+@run.command("notifications")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=DEFAULT_PORTS["notifications"], show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="gunicorn worker processes (metrics are per process).")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+def run_notifications(host: str, port: int, workers: int, threads: int) -> None:
+    """The notifications service's HTTP side (NOTIFICATIONS_DATABASE_URL): its read route.
+
+    `strangler run consumer notifications` records; `strangler run worker notifications`
+    sends.
+    """
+    from extracted.notifications.app import create_app
+    from strangler_messaging.db import make_engine
+
+    engine = make_engine(DATABASES["notifications"].url())
+    require_migrated(DATABASES["notifications"], engine)
+    engine.dispose()
+    click.echo(f"notifications listening on http://{host}:{port}")
+    serve(create_app, host=host, port=port, workers=workers, threads=threads)
+
+
+run.add_command(workers.worker)
+run.add_command(smtp_sink.smtp_sink)
