@@ -1,4 +1,4 @@
-"""The client: one method per operation of ``/api/products``."""
+"""The client: one method per operation of ``/api/products``, and the notifications listing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 
 from storefront._errors import StorefrontError, StorefrontUnavailable
-from storefront._models import MUTABLE_FIELDS, Product, ProductPage
+from storefront._models import MUTABLE_FIELDS, NotificationPage, Product, ProductPage
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds to wait for a connection and for each read."""
@@ -19,8 +19,8 @@ T = TypeVar("T")
 
 
 class Storefront:
-    """A client of the Shop's product API at ``base_url`` (the proxy's stable URL, or a
-    backend's own).
+    """A client of the Shop's product and notification API at ``base_url`` (the proxy's stable
+    URL, or a backend's own).
 
     Safe to share between threads: it keeps no per-request state, and the :class:`httpx.Client`
     it sends through may be shared between threads. A client handed in as ``client`` stays the
@@ -64,6 +64,18 @@ class Storefront:
     def get_product(self, product_id: str) -> Product:
         """One product; ``StorefrontError`` with code ``product_not_found`` if none has the id."""
         return _decoded(self._send("GET", _product_path(product_id)), Product.from_json)
+
+    def list_notifications(self, customer_id: str, page: int = 1, per_page: int = 20
+                           ) -> NotificationPage:
+        """One page of a customer's notifications, oldest first.
+
+        An unknown customer is an empty page; an empty ``customer_id`` is sent as it is, and the
+        API answers ``invalid_query``.
+        """
+        params: dict[str, str | int] = {"customer_id": customer_id, "page": page,
+                                        "per_page": per_page}
+        return _decoded(self._send("GET", "/api/notifications", params=params),
+                        NotificationPage.from_json)
 
     # -- commands -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""What the product API returns, as frozen dataclasses parsed strictly from JSON."""
+"""What the API returns, as frozen dataclasses parsed strictly from JSON."""
 
 from __future__ import annotations
 
@@ -64,14 +64,72 @@ class ProductPage:
     @classmethod
     def from_json(cls, doc: Any) -> ProductPage:
         """Parse the list envelope ``{items, page, per_page, total}``."""
-        if not isinstance(doc, Mapping):
-            raise ResponseShapeError(f"a page must be a JSON object, got {_kind(doc)}")
-        items = doc.get("items")
-        if not isinstance(items, list):
-            raise ResponseShapeError(f"items must be a JSON array, got {_kind(items)}")
+        items, page, per_page, total = _page(doc)
         return cls(items=tuple(Product.from_json(item) for item in items),
-                   page=_field(doc, "page", int), per_page=_field(doc, "per_page", int),
-                   total=_field(doc, "total", int))
+                   page=page, per_page=per_page, total=total)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message recorded for a customer (``components/schemas/Notification``)."""
+
+    id: str
+    customer_id: str
+    kind: str
+    """``welcome``, ``order_placed`` or ``order_cancelled``."""
+    recipient: str | None
+    """The customer's email, or None when the Shop did not know it yet."""
+    subject: str
+    body: str
+    created_at: datetime
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Notification:
+        """Parse one notification object; :class:`ResponseShapeError` if it is not one."""
+        if not isinstance(doc, Mapping):
+            raise ResponseShapeError(f"a notification must be a JSON object, got {_kind(doc)}")
+        return cls(
+            id=_field(doc, "id", str),
+            customer_id=_field(doc, "customer_id", str),
+            kind=_field(doc, "kind", str),
+            recipient=_nullable_field(doc, "recipient", str),
+            subject=_field(doc, "subject", str),
+            body=_field(doc, "body", str),
+            created_at=_timestamp(doc, "created_at"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPage:
+    """One page of a customer's notifications, oldest first."""
+
+    items: tuple[Notification, ...]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a later page holds more notifications."""
+        return self.page * self.per_page < self.total
+
+    @classmethod
+    def from_json(cls, doc: Any) -> NotificationPage:
+        """Parse the list envelope ``{items, page, per_page, total}``."""
+        items, page, per_page, total = _page(doc)
+        return cls(items=tuple(Notification.from_json(item) for item in items),
+                   page=page, per_page=per_page, total=total)
+
+
+def _page(doc: Any) -> tuple[list[Any], int, int, int]:
+    """The raw items and the numbers of a list envelope."""
+    if not isinstance(doc, Mapping):
+        raise ResponseShapeError(f"a page must be a JSON object, got {_kind(doc)}")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise ResponseShapeError(f"items must be a JSON array, got {_kind(items)}")
+    return (items, _field(doc, "page", int), _field(doc, "per_page", int),
+            _field(doc, "total", int))
 
 
 def _field(doc: Mapping[str, Any], name: str, kind: type[Any]) -> Any:
@@ -80,6 +138,13 @@ def _field(doc: Mapping[str, Any], name: str, kind: type[Any]) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ResponseShapeError(f"{name} must be a {kind.__name__}, got {_kind(value)}")
     return value
+
+
+def _nullable_field(doc: Mapping[str, Any], name: str, kind: type[Any]) -> Any:
+    """A field that must be present, as ``kind`` or null."""
+    if name not in doc:
+        raise ResponseShapeError(f"{name} is missing (it may be null, not absent)")
+    return None if doc[name] is None else _field(doc, name, kind)
 
 
 def _timestamp(doc: Mapping[str, Any], name: str) -> datetime:

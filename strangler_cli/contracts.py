@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from strangler_contracts.broker import Broker
     from strangler_contracts.verification import BackendVerification
 
-BACKENDS = ("monolith", "catalog")
+BACKENDS = ("monolith", "catalog", "notifications")
 
 
 @click.group()
@@ -42,8 +42,9 @@ def contracts() -> None:
 def verify(pact_dir: Path | None, only: tuple[str, ...], record: bool) -> None:
     """Verify every pact against the backend(s) that must honour it.
 
-    The product API pact is verified against the monolith and the catalog service, the event
-    pacts against the backend that publishes the events; each backend runs for real on a fresh
+    The product API pact is verified against the monolith and the catalog service, the
+    notification API pact against the monolith and the notifications service, the event pacts
+    against the backend that publishes the events; each backend runs for real on a fresh
     SQLite database. With PACT_BROKER_BASE_URL set (and PACT_BROKER_TOKEN, or
     PACT_BROKER_USERNAME and PACT_BROKER_PASSWORD), the pacts are first published to that
     broker and the results published back to it.
@@ -99,14 +100,17 @@ def _publish(broker: Broker, pact_dir: Path, version: str) -> None:
 def _print_summary(results: Sequence[BackendVerification], version: str) -> None:
     click.echo("")
     click.echo(f"contract verification, provider version {version}:")
+    backend_width = max([9, *(len(result.backend) for result in results)])
+    pact_width = max([34, *(len(run.pact.name) for result in results for run in result.runs)])
     for result in results:
         verdict = "passed" if result.passed else "FAILED"
-        click.echo(f"  {result.backend:<9} {verdict}  (pacts {result.pact_hash[:12]})")
+        click.echo(f"  {result.backend:<{backend_width}} {verdict}  "
+                   f"(pacts {result.pact_hash[:12]})")
         for run in result.runs:
             ok = sum(1 for _, passed in run.interactions if passed)
             state = "passed" if run.passed else "FAILED"
-            click.echo(f"    {run.pact.name:<34} {state}  {ok}/{len(run.interactions)} "
-                       f"interactions")
+            click.echo(f"    {run.pact.name:<{pact_width}} {state}  "
+                       f"{ok}/{len(run.interactions)} interactions")
             for description, passed in run.interactions:
                 if not passed:
                     click.echo(f"      failed: {description}")

@@ -18,7 +18,7 @@ from extracted.catalog.writes import ProductWrites as ServiceWrites
 from extracted.catalog.writes import claim_writes
 from strangler_contracts.provider import RunningProvider, product_event_producers
 from strangler_contracts.serving import serving
-from strangler_contracts.states import ProductStateHandler
+from strangler_contracts.states import StateHandler, product_states
 from strangler_messaging.db import make_engine
 
 
@@ -51,10 +51,11 @@ def running_catalog() -> Iterator[RunningProvider]:
             claim_writes(engine)
             settings = CatalogSettings(database_url=url)
             writes = ServiceWrites(engine, source=settings.event_source)
+            store = CatalogProducts(engine)
             with serving(create_app(settings, engine=engine)) as base_url:
                 yield RunningProvider(
                     backend="catalog", base_url=base_url,
-                    states=ProductStateHandler(CatalogProducts(engine)),
+                    states=product_states(StateHandler(store.clear), store.insert),
                     producers=product_event_producers(writes, engine, outbox))
         finally:
             engine.dispose()

@@ -15,8 +15,13 @@ PACT_DIR = Path(__file__).resolve().parents[1] / "contracts" / "pacts"
 
 HTTP_PROVIDER = "shop-products"
 """The public product API: one contract, two implementations that must not differ."""
+NOTIFICATIONS_HTTP_PROVIDER = "shop-notifications"
+"""The public notification listing: the monolith's and the notifications service's."""
 
-BACKENDS_BY_PROVIDER: dict[str, tuple[str, ...]] = {HTTP_PROVIDER: ("monolith", "catalog")}
+BACKENDS_BY_PROVIDER: dict[str, tuple[str, ...]] = {
+    HTTP_PROVIDER: ("monolith", "catalog"),
+    NOTIFICATIONS_HTTP_PROVIDER: ("monolith", "notifications"),
+}
 """Pact provider -> the proxy backends that must honour it. A provider not listed here is a
 backend of the same name (the event pacts: ``monolith``, ``catalog``)."""
 

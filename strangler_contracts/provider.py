@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from pact.types import Message
 from sqlalchemy import Engine, Table, select
 
-from strangler_contracts.states import NO_PRODUCT, PRODUCT_EXISTS, ProductStateHandler, state_params
+from strangler_contracts.states import NO_PRODUCT, PRODUCT_EXISTS, StateHandler, state_params
 from strangler_messaging.envelope import CONTENT_TYPE
 from strangler_messaging.outbox_store import envelope_json
 
@@ -41,8 +41,10 @@ class RunningProvider:
 
     backend: str
     base_url: str
-    states: ProductStateHandler
+    states: StateHandler
     producers: Mapping[str, MessageProducer]
+    """Pact description -> the producer of that message (none for a backend whose events no
+    consumer pact names)."""
 
 
 class ProductWrites(Protocol):
@@ -81,9 +83,13 @@ def product_event_producers(writes: ProductWrites, engine: Engine,
             describe(PRODUCT_DELETED): deleted}
 
 
-def newest_event(engine: Engine, outbox: Table) -> Message:
-    """The newest outbox row as the relay publishes it (body and AMQP ``type``)."""
+def newest_event(engine: Engine, outbox: Table, event_type: str | None = None) -> Message:
+    """The newest outbox row (of ``event_type``, if given) as the relay publishes it (body and
+    AMQP ``type``)."""
+    query = select(outbox).order_by(outbox.c.position.desc()).limit(1)
+    if event_type is not None:
+        query = query.where(outbox.c.type == event_type)
     with engine.connect() as conn:
-        row = conn.execute(select(outbox).order_by(outbox.c.position.desc()).limit(1)).one()
+        row = conn.execute(query).one()
     return Message(contents=envelope_json(row), content_type=CONTENT_TYPE,
                    metadata={"type": row.type})

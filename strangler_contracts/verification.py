@@ -1,8 +1,9 @@
 """Verify pacts against the backends that must honour them, one verifier per pact and backend.
 
-The HTTP pact is verified against the monolith and the catalog service in turn, each running
-for real on a database of its own; an event pact against the backend that produces those
-events. A backend's result combines every pact it was verified against: that is what the
+An HTTP pact is verified against the monolith and the extracted service that answers the same
+routes (products: the catalog service; notifications: the notifications service) in turn, each
+running for real on a database of its own; an event pact against the backend that produces
+those events. A backend's result combines every pact it was verified against: that is what the
 proxy's contract gate reads (one newest verification per backend).
 """
 
@@ -31,8 +32,10 @@ def harnesses() -> dict[str, Harness]:
     """How to run each backend (imported on demand: the monolith is heavy to import)."""
     from strangler_contracts.catalog import running_catalog
     from strangler_contracts.monolith import running_monolith
+    from strangler_contracts.notifications import running_notifications
 
-    return {"monolith": running_monolith, "catalog": running_catalog}
+    return {"monolith": running_monolith, "catalog": running_catalog,
+            "notifications": running_notifications}
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,26 @@ def product(id: Any, sku: Any, **exact: Any) -> dict[str, Any]:
             "created_at": timestamp(), "updated_at": timestamp()}
 
 
+TEXT_EXAMPLES = {
+    "welcome": ("Welcome to the Shop", "Hello Ann, your account is ready."),
+    "order_placed": ("Order 0193a1b2-4444-7000-8000-000000000001 confirmed",
+                     "We received your order of 2 item(s), total 5.00 EUR."),
+    "order_cancelled": ("Order 0193a1b2-4444-7000-8000-000000000001 cancelled",
+                        "Your order of 5.00 EUR was cancelled."),
+}
+"""Subject and body of each kind of notification, as examples."""
+
+
+def notification(id: Any, customer_id: Any, kind: str, recipient: str | None,
+                 **exact: Any) -> dict[str, Any]:
+    """A notification as the API lists it: ``id``, ``customer_id``, ``kind`` and ``recipient``
+    as given (null is exactly null), the fields in ``exact`` exactly, the texts by type."""
+    subject, body = TEXT_EXAMPLES[kind]
+    like = {"subject": match.str(subject), "body": match.str(body)}
+    return {"id": id, "customer_id": customer_id, "kind": kind, "recipient": recipient,
+            **like, **exact, "created_at": timestamp()}
+
+
 def error(code: str, example_message: str) -> dict[str, Any]:
     """The API's error body: this exact ``code``, any message."""
     return {"error": {"code": code, "message": match.str(example_message)}}

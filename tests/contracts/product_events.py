@@ -52,18 +52,21 @@ MONOLITH = Producer("monolith", "monolith", "/shop/monolith")
 CATALOG = Producer("catalog", "catalog", "/shop/catalog")
 
 
-def _envelope(producer: Producer, event_type: str, subject: Any, sequence: int,
-              data: Mapping[str, Any]) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": uuid7(EVENT_ID), "source": producer.source,
+def envelope(producer: Producer, event_type: str, subject: Any, sequence: int,
+             data: Mapping[str, Any], aggregatetype: str = "product",
+             event_id: str = EVENT_ID) -> dict[str, Any]:
+    """The whole CloudEvent as the relay publishes it: the producer's ``source`` and
+    ``origin`` and the given attributes exactly, its id and time by pattern."""
+    return {"specversion": "1.0", "id": uuid7(event_id), "source": producer.source,
             "type": event_type, "subject": subject, "time": timestamp(),
-            "datacontenttype": "application/json", "aggregatetype": "product",
+            "datacontenttype": "application/json", "aggregatetype": aggregatetype,
             "aggregatesequence": match.int(sequence), "origin": producer.origin, "data": data}
 
 
 def declare_created(pact: Pact, producer: Producer) -> None:
     """A product was created (the SKU given by the state; the id is the producer's)."""
     new_id = uuid7(NEW_PRODUCT_ID)
-    body = _envelope(producer, PRODUCT_CREATED, new_id, 1, product(new_id, "LAMP-001"))
+    body = envelope(producer, PRODUCT_CREATED, new_id, 1, product(new_id, "LAMP-001"))
     (pact.upon_receiving(describe(PRODUCT_CREATED), "Async")
      .given(NO_PRODUCT, sku="LAMP-001")
      .with_body(body, CONTENT_TYPE).with_metadata({"type": PRODUCT_CREATED}))
@@ -71,7 +74,7 @@ def declare_created(pact: Pact, producer: Producer) -> None:
 
 def declare_updated(pact: Pact, producer: Producer) -> None:
     """An existing product changed: the event carries its whole new state."""
-    body = _envelope(producer, PRODUCT_UPDATED, MUG["id"], 2, product(MUG["id"], MUG["sku"]))
+    body = envelope(producer, PRODUCT_UPDATED, MUG["id"], 2, product(MUG["id"], MUG["sku"]))
     (pact.upon_receiving(describe(PRODUCT_UPDATED), "Async")
      .given(PRODUCT_EXISTS, **MUG)
      .with_body(body, CONTENT_TYPE).with_metadata({"type": PRODUCT_UPDATED}))
@@ -80,7 +83,7 @@ def declare_updated(pact: Pact, producer: Producer) -> None:
 def declare_deleted(pact: Pact, producer: Producer) -> None:
     """An existing product was deleted, ordered after its last version."""
     data = {"id": MUG["id"], "sku": match.str(MUG["sku"]), "deleted_at": timestamp()}
-    body = _envelope(producer, PRODUCT_DELETED, MUG["id"], 2, data)
+    body = envelope(producer, PRODUCT_DELETED, MUG["id"], 2, data)
     (pact.upon_receiving(describe(PRODUCT_DELETED), "Async")
      .given(PRODUCT_EXISTS, **MUG)
      .with_body(body, CONTENT_TYPE).with_metadata({"type": PRODUCT_DELETED}))

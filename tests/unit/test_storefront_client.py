@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from storefront import Storefront, StorefrontError, StorefrontUnavailable
-from tests.unit.test_storefront_models import PRODUCT
+from tests.unit.test_storefront_models import NOTIFICATION, PRODUCT
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -32,6 +32,28 @@ def test_list_sends_the_page_and_the_filter() -> None:
     assert str(seen[0].url) == "http://shop.test/api/products?page=2&per_page=5&q=mug"
     assert seen[0].headers["X-Request-ID"] == "demo-1"
     assert seen[0].headers["Accept"] == "application/json"
+
+
+def test_notifications_are_listed_by_customer_with_the_page() -> None:
+    seen: list[httpx.Request] = []
+    payload = {"items": [NOTIFICATION], "page": 3, "per_page": 1, "total": 3}
+    shop = _storefront(lambda _: httpx.Response(200, json=payload), seen)
+    page = shop.list_notifications("c 1&x", page=3, per_page=1)
+    assert [n.kind for n in page.items] == ["welcome"] and not page.has_next
+    assert seen[0].method == "GET" and seen[0].url.path == "/api/notifications"
+    assert seen[0].url.query == b"customer_id=c+1%26x&page=3&per_page=1"
+    shop.list_notifications("c-2")
+    assert dict(seen[1].url.params) == {"customer_id": "c-2", "page": "1", "per_page": "20"}
+
+
+def test_an_empty_customer_id_is_left_to_the_api_to_refuse() -> None:
+    seen: list[httpx.Request] = []
+    body = {"error": {"code": "invalid_query", "message": "customer_id is required"}}
+    shop = _storefront(lambda _: httpx.Response(400, json=body), seen)
+    with pytest.raises(StorefrontError) as caught:
+        shop.list_notifications("")
+    assert (caught.value.status, caught.value.code) == (400, "invalid_query")
+    assert seen[0].url.params["customer_id"] == ""
 
 
 def test_ids_are_quoted_into_one_path_segment() -> None:
