@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 import statistics
-import subprocess
 import threading
 import time
 import uuid
@@ -32,33 +31,12 @@ from strangler_cli.databases import DATABASES, upgrade
 from strangler_messaging.db import make_engine
 from strangler_messaging.topology import Topology
 from strangler_proxy import tables as proxy_tables
-from tests.support.processes import STRANGLER, free_port, running
+from tests.support.processes import free_port, running
+from tests.support.system import TOKEN, World
 from tests.support.waiting import wait_until
 
 SEEDED = 30
-TOKEN = "e2e-admin-token"
 PHASE_SECONDS = 1.5
-
-
-@dataclass
-class World:
-    """The running system: URLs, environment for CLI calls, the proxy database."""
-
-    proxy: str
-    monolith: str
-    catalog: str
-    env: dict[str, str]
-    proxy_db: str
-    logs: Path
-
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``strangler <args>`` the way an operator would."""
-        done = subprocess.run([STRANGLER, *args], env=self.env, capture_output=True,
-                              text=True, timeout=120)
-        if check and done.returncode != 0:
-            raise AssertionError(f"strangler {' '.join(args)} exited {done.returncode}:\n"
-                                 f"{done.stdout}\n{done.stderr}")
-        return done
 
 
 @dataclass
@@ -256,7 +234,7 @@ def _walk(world: World, lags: dict[str, list[float]]) -> None:
 
 def _probe_lag(world: World, owner: str, into: list[float], probes: int = 5) -> None:
     """Write through the proxy (the owner answers), time until the other side has it."""
-    other = world.monolith if owner == "catalog" else world.catalog
+    other = world.monolith if owner == "catalog" else world.service
     with httpx.Client(timeout=10) as http:
         product = http.post(f"{world.proxy}/api/products", json={
             "sku": f"PROBE-{uuid.uuid4().hex[:8]}", "name": "Lag probe", "price_cents": 1,
@@ -295,7 +273,7 @@ def _assert_visible_on_both_sides(world: World,
                                   expected: dict[str, dict[str, Any] | None]) -> None:
     with httpx.Client(timeout=10) as http:
         for pid, product in expected.items():
-            for side in (world.monolith, world.catalog):
+            for side in (world.monolith, world.service):
                 answer = http.get(f"{side}/api/products/{pid}")
                 if product is None:
                     assert answer.status_code == 404, (side, pid, answer.text)
