@@ -153,12 +153,30 @@ def test_orders_across_the_switch_over_are_notified_and_sent_exactly_once(
         served = httpx.get(f"{world.service}/api/notifications",
                            params={"customer_id": customer}).json()["items"]
         assert served and all(item in served for item in direct), customer
+    _extract_the_read_route(world, customers[0])
     print(f"\n{len(causes)} causing events, {len(by_monolith)} notified by the monolith, "
           f"{len(by_service)} by the service, {len(sent)} emails, 0 duplicates; "
           f"a burst of {BURST} registrations (8 clients, {registered:.1f}s) was emailed "
           f"{elapsed:.1f}s after it started: {BURST / elapsed:.0f} events/s through proxy + "
           f"monolith + relay + consumer + worker + SMTP, last email "
           f"{elapsed - registered:.1f}s after the last registration")
+
+
+def _extract_the_read_route(world: World, customer: str) -> None:
+    """Verify the contracts (the gate needs them), then serve the reads from the service."""
+    world.cli("contracts", "verify")
+    with httpx.Client(base_url=world.env["STRANGLER_ADMIN_URL"], timeout=10,
+                      headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
+        flipped = admin.put("/admin/routes/notifications-read", json={
+            "methods": ["GET", "HEAD"], "path": "/api/notifications", "mode": "extracted",
+            "service": "notifications", "reason": "e2e: the service answers the reads"})
+        assert flipped.status_code == 200, flipped.text
+    wait_until(lambda: httpx.get(f"{world.proxy}/api/notifications", params={
+        "customer_id": customer}).headers["X-Strangler-Upstream"] == "notifications",
+               timeout=5, message="proxy serves the reads from the service")
+    through = httpx.get(f"{world.proxy}/api/notifications", params={"customer_id": customer})
+    direct = httpx.get(f"{world.service}/api/notifications", params={"customer_id": customer})
+    assert (through.status_code, through.json()) == (200, direct.json())
 
 
 def _shop(base: str, product: str, stop: threading.Event, customers: list[str]) -> None:

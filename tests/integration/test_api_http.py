@@ -226,11 +226,12 @@ def test_outbox_rows_carry_the_requests_trace_context(client: FlaskClient, shop:
     other = client.post("/api/products", json={"sku": "A-1", "name": "A", "price_cents": 1,
                                                "currency": "EUR"})
     events = outbox_events(shop)
-    assert len(events) == 3  # registered, welcome notification recorded, product created
-    assert {e.traceparent for e in events[:2]} == {response.headers["traceparent"]}
-    assert {e.tracestate for e in events[:2]} == {"shop=1"}
-    assert events[2].traceparent == other.headers["traceparent"]
-    assert events[2].traceparent.split("-")[1] != TRACE_ID and events[2].tracestate is None
+    # registered, its handling decided, the welcome notification recorded; product created
+    assert len(events) == 4
+    assert {e.traceparent for e in events[:3]} == {response.headers["traceparent"]}
+    assert {e.tracestate for e in events[:3]} == {"shop=1"}
+    assert events[3].traceparent == other.headers["traceparent"]
+    assert events[3].traceparent.split("-")[1] != TRACE_ID and events[3].tracestate is None
 
 
 # -- probes and metrics -------------------------------------------------------------------------
@@ -283,6 +284,6 @@ def test_metrics_report_the_outbox_backlog(client: FlaskClient, shop: Shop) -> N
     client.put("/api/inventory/APL-1", json={"quantity": 3})
     samples = metric_samples(client)
     pending = len(outbox_events(shop))
-    assert pending == 3
+    assert pending == 4  # registered, decided, recorded, stock changed
     assert samples[("shop_outbox_pending_events", frozenset())] == pending
     assert samples[("shop_outbox_oldest_pending_age_seconds", frozenset())] >= 0
