@@ -69,6 +69,7 @@ def _lazy(module: str, function: str = "run") -> Suite:
 
 SUITES: dict[str, Suite] = {
     "messaging": _lazy("bench.messaging"),
+    "notifications": _lazy("bench.notifications"),
     "proxy": _lazy("bench.proxy"),
 }
 """Every suite by name, in the order ``python -m bench`` runs them."""
