@@ -31,6 +31,7 @@ from legacy_monolith.orders.facade import OrdersFacade
 from legacy_monolith.platform.database import make_engine, outbox
 from legacy_monolith.platform.event_bus import EventBus
 from legacy_monolith.platform.observability import (
+    PREFIX,
     ShopCollector,
     health_blueprint,
     install_request_context,
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None, *, shop: Shop | None = None) ->
 
     registry = CollectorRegistry()
     registry.register(ShopCollector(lambda: _read_outbox(shop), shop.bus))
-    install_request_context(app, registry)
+    install_request_context(app, registry, PREFIX)
     register_error_handlers(app)
     app.register_blueprint(health_blueprint(shop.engine, registry))
     app.register_blueprint(catalog_api(shop.catalog))

@@ -1,8 +1,8 @@
 """Request identity, trace context, health endpoints and Prometheus metrics of a service.
 
-The same behaviour as the monolith's (``X-Request-ID`` kept or generated, ``traceparent``
-continued and echoed); each service names its metrics with its own prefix
-(``catalog_http_requests_total``).
+The same behaviour in the monolith and every service (``X-Request-ID`` kept or generated,
+``traceparent`` continued and echoed); each deployable names its metrics with its own prefix
+(``shop_http_requests_total``, ``catalog_http_requests_total``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 def install_request_context(app: Flask, registry: CollectorRegistry, prefix: str) -> None:
-    """Give every request an id and a trace span, echo both, and record its metrics."""
+    """Give every request an id and a trace span, echo both, and record its metrics.
+
+    ``X-Request-ID`` is kept when it is a sane token and generated otherwise; ``traceparent`` is
+    continued as a child span (or a new trace is started), and that span is what outbox rows
+    written by the request record.
+    """
     requests = Counter(f"{prefix}_http_requests_total", "HTTP requests handled.",
                        ["method", "route", "status"], registry=registry)
     latency = Histogram(f"{prefix}_http_request_duration_seconds", "Time to handle a request.",
@@ -79,6 +84,9 @@ class OutboxCollector(Collector):
         yield GaugeMetricFamily(up, "Whether the database answered.", 1)
         yield GaugeMetricFamily(f"{self._prefix}_outbox_pending_events",
                                 "Outbox rows not yet confirmed by the broker.", status.pending)
+        yield GaugeMetricFamily(f"{self._prefix}_outbox_oldest_pending_age_seconds",
+                                "Age of the oldest unpublished outbox row.",
+                                status.oldest_pending_age_seconds())
 
 
 def health_blueprint(engine: Engine, registry: CollectorRegistry) -> Blueprint:

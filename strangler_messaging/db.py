@@ -7,6 +7,15 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names every deployable's ``MetaData`` uses, so migrations name them alike."""
+
 READ_ONLY = "strangler_read_only"
 """Execution option that marks a read-only session.
 

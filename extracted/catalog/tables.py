@@ -12,16 +12,9 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text
 
 from strangler_messaging import UtcDateTime, define_outbox_table
+from strangler_messaging.db import NAMING_CONVENTION
 from strangler_messaging.inbox import define_inbox_tables
 from strangler_messaging.ownership import define_ownership_table
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
