@@ -6,13 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -54,6 +54,8 @@ DATABASES = {
 
 def alembic_config(database: Database, url: str, connection: Connection | None = None) -> Config:
     """An Alembic configuration for ``database`` at ``url`` (no ``alembic.ini`` needed)."""
+    from alembic.config import Config  # imported when used: every CLI command loads this module
+
     config = Config()
     config.set_main_option("script_location", str(database.script_location))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -64,16 +66,23 @@ def alembic_config(database: Database, url: str, connection: Connection | None =
 
 def upgrade(database: Database, url: str, revision: str = "head") -> None:
     """Migrate ``database`` at ``url`` up to ``revision``."""
+    from alembic import command
+
     command.upgrade(alembic_config(database, url), revision)
 
 
 def downgrade(database: Database, url: str, revision: str = "base") -> None:
     """Migrate ``database`` at ``url`` down to ``revision``."""
+    from alembic import command
+
     command.downgrade(alembic_config(database, url), revision)
 
 
 def require_migrated(database: Database, engine: Engine) -> None:
     """Refuse to go on against a database that is not at its newest migration."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     head = ScriptDirectory.from_config(alembic_config(database, "")).get_current_head()

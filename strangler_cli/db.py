@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from alembic import command
 
 from strangler_cli.databases import DATABASES, Database, alembic_config, downgrade, upgrade
 
@@ -54,6 +53,8 @@ def db_revision(name: str, message: str, rev_id: str | None) -> None:
     existing = sorted(p.name[:4] for p in (database.script_location / "versions").glob("*.py")
                       if p.name[:4].isdigit())
     rev_id = rev_id or f"{int(existing[-1]) + 1 if existing else 1:04d}"
+    from alembic import command
+
     upgrade(database, database.url())
     command.revision(config, message, autogenerate=True, rev_id=rev_id)
     click.echo(f"{database.name}: wrote revision {rev_id}; review it before committing")

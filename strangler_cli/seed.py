@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
-from legacy_monolith.app import Shop, build_shop
-from legacy_monolith.platform.errors import Conflict
-from legacy_monolith.platform.settings import Settings
 from strangler_cli.databases import DATABASES, require_migrated
+
+if TYPE_CHECKING:
+    from legacy_monolith.app import Shop
 
 _WORDS = ("Oak", "Linen", "Copper", "Slate", "Amber", "Cedar", "Wool", "Clay", "Birch", "Iron")
 _THINGS = ("Mug", "Lamp", "Chair", "Bowl", "Blanket", "Shelf", "Vase", "Stool", "Desk", "Rug")
@@ -26,6 +27,8 @@ class SeedReport:
 
 def seed_shop(shop: Shop, *, products: int, customers: int, rng_seed: int = 7) -> SeedReport:
     """Add ``products`` products with stock and ``customers`` customers, idempotently."""
+    from legacy_monolith.platform.errors import Conflict  # the monolith loads only when used
+
     rng = random.Random(rng_seed)
     added_products = added_customers = 0
     for n in range(1, products + 1):
@@ -54,6 +57,9 @@ def seed_shop(shop: Shop, *, products: int, customers: int, rng_seed: int = 7) -
 @click.option("--customers", default=10, show_default=True, type=int)
 def seed(products: int, customers: int) -> None:
     """Add demo products (with stock) and customers to the monolith; safe to re-run."""
+    from legacy_monolith.app import build_shop
+    from legacy_monolith.platform.settings import Settings
+
     shop = build_shop(Settings.from_env())
     require_migrated(DATABASES["monolith"], shop.engine)
     report = seed_shop(shop, products=products, customers=customers)
