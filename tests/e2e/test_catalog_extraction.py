@@ -27,12 +27,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from strangler_cli.databases import DATABASES, upgrade
 from strangler_messaging.db import make_engine
 from strangler_messaging.topology import Topology
 from strangler_proxy import tables as proxy_tables
-from tests.support.processes import free_port, running
-from tests.support.system import TOKEN, World
+from tests.support.system import TOKEN, World, start_system
 from tests.support.waiting import wait_until
 
 SEEDED = 30
@@ -117,38 +115,11 @@ class Traffic:
 def world(fresh_postgres_urls: Callable[[], str], amqp_url: str, topology: Topology,
           tmp_path: Path) -> Iterator[World]:
     with ExitStack() as stack:
-        monolith_db, catalog_db = fresh_postgres_urls(), fresh_postgres_urls()
-        proxy_db = f"sqlite:///{tmp_path / 'proxy.db'}"
-        for name, url in (("monolith", monolith_db), ("catalog", catalog_db),
-                          ("proxy", proxy_db)):
-            upgrade(DATABASES[name], url)
-        ports = {name: free_port() for name in ("monolith", "catalog", "proxy", "admin")}
-        env = {"MONOLITH_DATABASE_URL": monolith_db, "CATALOG_DATABASE_URL": catalog_db,
-               "PROXY_DATABASE_URL": proxy_db, "AMQP_URL": amqp_url,
-               "STRANGLER_EVENTS_EXCHANGE": topology.exchange,
-               "STRANGLER_MONOLITH_URL": f"http://127.0.0.1:{ports['monolith']}",
-               "STRANGLER_CATALOG_URL": f"http://127.0.0.1:{ports['catalog']}",
-               "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{ports['admin']}",
-               "STRANGLER_ADMIN_TOKEN": TOKEN}
-
-        def start(name: str, args: list[str], port: int, ready: str = "/readyz") -> None:
-            stack.enter_context(running(args, port=port, env=env, ready_path=ready,
-                                        log=tmp_path / f"{name}.log"))
-
-        start("monolith", ["run", "monolith", "--port", str(ports["monolith"])],
-              ports["monolith"])
-        start("catalog", ["run", "catalog", "--port", str(ports["catalog"])], ports["catalog"])
-        start("proxy", ["run", "proxy", "--port", str(ports["proxy"]), "--admin-port",
-                        str(ports["admin"])], ports["admin"], ready="/healthz")
-        for kind, name in (("relay", "monolith"), ("relay", "catalog"),
-                           ("consumer", "catalog"), ("consumer", "monolith")):
-            port = free_port()
-            start(f"{kind}-{name}", ["run", kind, name, "--metrics-port", str(port)], port,
-                  ready="/metrics")
-        base = f"http://127.0.0.1:{ports['proxy']}"
-        wait_until(lambda: _answers(base), message="proxy data plane up")
-        yield World(base, env["STRANGLER_MONOLITH_URL"], env["STRANGLER_CATALOG_URL"], env,
-                    proxy_db, tmp_path)
+        yield start_system(
+            stack, tmp_path, service="catalog", amqp_url=amqp_url, exchange=topology.exchange,
+            databases={"monolith": fresh_postgres_urls(), "catalog": fresh_postgres_urls()},
+            background=[("relay", "monolith"), ("relay", "catalog"), ("consumer", "catalog"),
+                        ("consumer", "monolith")])
 
 
 def test_the_catalog_extraction_walk_fails_no_request_and_loses_no_write(world: World) -> None:
@@ -279,10 +250,3 @@ def _assert_visible_on_both_sides(world: World,
                     assert answer.status_code == 404, (side, pid, answer.text)
                 else:
                     assert answer.json() == product, (side, pid)
-
-
-def _answers(base: str) -> bool:
-    try:
-        return httpx.get(base + "/api/products", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False

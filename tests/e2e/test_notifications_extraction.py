@@ -27,12 +27,11 @@ from sqlalchemy import select
 from extracted.notifications.tables import notifications, pending
 from legacy_monolith.notifications.models import Notification
 from legacy_monolith.schema import outbox as monolith_outbox
-from strangler_cli.databases import DATABASES, upgrade
 from strangler_cli.smtp_sink import SmtpSink
 from strangler_messaging.db import make_engine
 from strangler_messaging.topology import Topology
-from tests.support.processes import free_port, running
-from tests.support.system import TOKEN, World
+from tests.support.processes import free_port
+from tests.support.system import TOKEN, World, start_system
 from tests.support.waiting import wait_until
 
 CAUSES = ("customers.customer.registered.v1", "orders.order.placed.v1",
@@ -52,43 +51,16 @@ class Mail:
 def system(fresh_postgres_urls: Callable[[], str], amqp_url: str, topology: Topology,
            tmp_path: Path) -> Iterator[tuple[World, Mail]]:
     with ExitStack() as stack:
-        monolith_db, notifications_db = fresh_postgres_urls(), fresh_postgres_urls()
-        proxy_db = f"sqlite:///{tmp_path / 'proxy.db'}"
-        for name, url in (("monolith", monolith_db), ("notifications", notifications_db),
-                          ("proxy", proxy_db)):
-            upgrade(DATABASES[name], url)
         sink = stack.enter_context(SmtpSink("127.0.0.1", free_port()))
-        ports = {n: free_port() for n in ("monolith", "notifications", "proxy", "admin")}
-        env = {"MONOLITH_DATABASE_URL": monolith_db,
-               "NOTIFICATIONS_DATABASE_URL": notifications_db, "PROXY_DATABASE_URL": proxy_db,
-               "AMQP_URL": amqp_url, "STRANGLER_EVENTS_EXCHANGE": topology.exchange,
-               "NOTIFICATIONS_SMTP_PORT": str(sink.port),
-               "NOTIFICATIONS_SEND_QUEUE": f"{topology.exchange}.send",
-               "STRANGLER_MONOLITH_URL": f"http://127.0.0.1:{ports['monolith']}",
-               "STRANGLER_NOTIFICATIONS_URL": f"http://127.0.0.1:{ports['notifications']}",
-               "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{ports['admin']}",
-               "STRANGLER_ADMIN_TOKEN": TOKEN}
-
-        def start(name: str, args: list[str], port: int, ready: str = "/readyz") -> None:
-            stack.enter_context(running(args, port=port, env=env, ready_path=ready,
-                                        log=tmp_path / f"{name}.log"))
-
-        start("monolith", ["run", "monolith", "--port", str(ports["monolith"])],
-              ports["monolith"])
-        start("notifications", ["run", "notifications", "--port", str(ports["notifications"])],
-              ports["notifications"])
-        start("proxy", ["run", "proxy", "--port", str(ports["proxy"]), "--admin-port",
-                        str(ports["admin"])], ports["admin"], ready="/healthz")
-        for args in (["relay", "monolith"], ["relay", "notifications"],
-                     ["consumer", "notifications"], ["worker", "notifications"]):
-            port = free_port()
-            start("-".join(args), ["run", *args, "--metrics-port", str(port)], port,
-                  ready="/metrics")
-        base = f"http://127.0.0.1:{ports['proxy']}"
-        wait_until(lambda: _answers(base), message="proxy up")
-        world = World(base, env["STRANGLER_MONOLITH_URL"], env["STRANGLER_NOTIFICATIONS_URL"],
-                      env, proxy_db, tmp_path)
-        yield world, Mail(sink, notifications_db)
+        databases = {"monolith": fresh_postgres_urls(), "notifications": fresh_postgres_urls()}
+        world = start_system(
+            stack, tmp_path, service="notifications", databases=databases, amqp_url=amqp_url,
+            exchange=topology.exchange,
+            env={"NOTIFICATIONS_SMTP_PORT": str(sink.port),
+                 "NOTIFICATIONS_SEND_QUEUE": f"{topology.exchange}.send"},
+            background=[("relay", "monolith"), ("relay", "notifications"),
+                        ("consumer", "notifications"), ("worker", "notifications")])
+        yield world, Mail(sink, databases["notifications"])
 
 
 def test_orders_across_the_switch_over_are_notified_and_sent_exactly_once(
@@ -225,10 +197,3 @@ def _explain(missing: set[str], monolith_engine: Any, service_engine: Any) -> st
 def _ids(engine: object, query: object) -> set[str]:
     with engine.connect() as conn:  # type: ignore[attr-defined]
         return {str(v) for v in conn.scalars(query) if v is not None}
-
-
-def _answers(base: str) -> bool:
-    try:
-        return httpx.get(base + "/api/products", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
