@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-unit test-integration test-e2e lint contracts demo bench migrate seed run clean
+.PHONY: help venv test test-unit test-integration test-e2e lint contracts demo bench migrate seed run clean up down logs
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -56,6 +56,15 @@ demo: $(STAMP)  ## The main job: a guided run of the system
 
 bench: $(STAMP)  ## Benchmarks (ratios to baselines measured in the same run)
 	$(BIN)/python -m bench
+
+up:  ## Build the image and start the whole stack in Docker (docs/docker.md; no virtualenv)
+	docker compose up -d --build
+
+down:  ## Stop the Docker stack (its data volumes stay; docs/docker.md says how to drop them)
+	docker compose --profile broker down
+
+logs:  ## Follow the Docker stack's logs
+	docker compose logs -f --tail=100
 
 clean:  ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
