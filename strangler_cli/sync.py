@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
 
 from strangler_cli.contexts import CONTEXTS, Context
 from strangler_cli.databases import DATABASES, require_migrated
@@ -19,6 +19,21 @@ def _context(name: str) -> Context:
     if name not in CONTEXTS:
         raise click.BadParameter(f"unknown context {name!r}; known: {', '.join(CONTEXTS)}")
     return CONTEXTS[name]()
+
+
+def _require_source_owns(ctx: Context, engine: Engine, what: str) -> None:
+    """Refuse to emit the source's state once another side owns the context's writes: it
+    would overwrite (or delete) what the owner wrote since."""
+    if ctx.source_ownership is None:
+        return
+    with engine.connect() as conn:
+        ownership = ctx.source_ownership().read(conn)
+    if ownership.owner != ctx.source_database:
+        raise click.ClickException(
+            f"{ctx.name} writes are owned by {ownership.owner} (epoch {ownership.epoch}): "
+            f"{what} from {ctx.source_database} would overwrite the owner's data. Move the "
+            f"writes back first (strangler ownership move {ctx.name} --to "
+            f"{ctx.source_database}) or repair from the owner's side.")
 
 
 @click.command()
@@ -39,6 +54,7 @@ def backfill(context: str, chunk_size: int, pause: float, restart: bool, as_json
         raise click.ClickException(f"context {context} has no state to backfill")
     engine = make_engine(DATABASES[ctx.source_database].url())
     require_migrated(DATABASES[ctx.source_database], engine)
+    _require_source_owns(ctx, engine, "a backfill")
     metadata = MetaData()
     writer = OutboxWriter(define_outbox_table(metadata), source=ctx.event_source,
                           origin=ctx.origin)
@@ -74,6 +90,7 @@ def reconcile(context: str, do_repair: bool, as_json: bool) -> None:
     drift = compare(ctx.source_states(source), ctx.target_states(target))
     repaired = 0
     if do_repair and drift.total:
+        _require_source_owns(ctx, source, "a repair")
         writer = OutboxWriter(define_outbox_table(MetaData()), source=ctx.event_source,
                               origin=ctx.origin)
         repaired = repair(source, ctx.snapshots(), writer, drift)

@@ -93,3 +93,26 @@ def test_run_catalog_refuses_an_unmigrated_database(env: dict[str, str]) -> None
     result = CliRunner().invoke(cli, ["run", "catalog"], env=env)
     assert result.exit_code == 1
     assert "not migrated" in result.output and "strangler db upgrade catalog" in result.output
+
+
+def test_backfill_and_repair_refuse_once_the_service_owns_the_writes(
+        env: dict[str, str]) -> None:
+    from legacy_monolith.catalog.ownership import catalog_write_ownership
+
+    invoke(env, "db", "upgrade", "all")
+    invoke(env, "seed", "--products", "3", "--customers", "0")
+    invoke(env, "backfill", "catalog")
+    _feed_the_copy(env)
+    monolith = make_engine(env["MONOLITH_DATABASE_URL"])
+    with monolith.begin() as conn:
+        catalog_write_ownership().hand_over(conn, to="catalog", epoch=1)
+    monolith.dispose()
+    _damage(env, _first_id(env))  # the service's data now differs from the monolith's
+
+    refused = CliRunner().invoke(cli, ["reconcile", "catalog", "--repair"], env=env)
+    assert refused.exit_code == 1 and "owned by catalog (epoch 1)" in refused.output
+    assert "strangler ownership move catalog --to monolith" in refused.output
+    refused = CliRunner().invoke(cli, ["backfill", "catalog"], env=env)
+    assert refused.exit_code == 1 and "a backfill from monolith" in refused.output
+    report = json.loads(invoke(env, "reconcile", "catalog", "--json", exit_code=1))
+    assert len(report["different"]) == 1 and report["repair_events"] == 0  # reports, no repair
