@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import socket
 import subprocess
@@ -730,6 +731,8 @@ def test_constraints_pin_every_runtime_dependency_the_image_installs() -> None:
     ("down", "docker compose --profile broker down"),
 ])
 def test_make_up_and_down_need_docker_only(target: str, expected: str) -> None:
-    result = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True,
-                            timeout=60, check=True)
+    # Under `make test` the parent make's variables would make this one print directories.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == expected
