@@ -71,11 +71,6 @@ class WriteOwnership:
         self._me = me
         self._default = default_owner
 
-    @property
-    def context(self) -> str:
-        """The context this row is about."""
-        return self._context
-
     def read(self, db: Session | Connection) -> Ownership:
         """The current owner, without locking (status pages, the operator's tool)."""
         row = db.execute(select(self._table).where(
